@@ -1,0 +1,1 @@
+"""One module per `difflab` sub-command; each exposes ``register(subparsers)``."""

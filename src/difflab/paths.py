@@ -1,0 +1,176 @@
+"""Gaussian probability paths x_t = alpha(t)·x0 + sigma(t)·eps and the conversions between predictions.
+
+Every model difflab knows lives on one of two paths, each with its own time convention:
+
+* `DiscretePath` (DDPM, DeepFloyd IF): `t` is an integer index into ᾱ (``alphas_cumprod``);
+  alpha = √ᾱ_t, sigma = √(1 − ᾱ_t); noise *decreases* as t goes down to 0 (spec eq. A.2).
+* `FlowPath` (course flow matching): `t` is continuous in [0, 1], t = 0 is pure noise and t = 1 is
+  data; x_t = (1 − t)·noise + t·data, so alpha = t and sigma = 1 − t (spec eq. B.3).
+
+A model predicts one of ``"epsilon"`` (the noise), ``"x0"`` (the clean image) or ``"velocity"``
+(dx_t/dt, flow paths only). On a known path each converts to the others, which is what lets
+guidance, views and editing combine the predictions of any model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+PREDICTIONS = ("epsilon", "x0", "velocity")
+
+
+def _broadcast(value: Tensor | float, like: Tensor) -> Tensor:
+    """Per-sample scalars (N,) or a plain number → shape (N, 1, 1, 1) on `like`'s device and dtype."""
+    value = torch.as_tensor(value, dtype=torch.float64)
+    value = value.to(device=like.device, dtype=like.dtype)
+    return value.reshape(-1, *([1] * (like.dim() - 1))) if value.dim() else value
+
+
+def cosine_alphas_cumprod(num_steps: int = 1000, s: float = 0.008, max_beta: float = 0.999) -> Tensor:
+    """ᾱ of the "squaredcos_cap_v2" schedule used by DeepFloyd IF (spec §2.1), float64, shape (T,).
+
+    f(u) = cos²(((u + s)/(1 + s))·π/2); β_i = min(1 − f((i+1)/T)/f(i/T), max_beta); ᾱ_t = ∏_{i≤t}(1 − β_i).
+    """
+    def f(u: float) -> float:
+        return math.cos((u + s) / (1 + s) * math.pi / 2) ** 2
+
+    betas = torch.tensor([min(1 - f((i + 1) / num_steps) / f(i / num_steps), max_beta) for i in range(num_steps)],
+                         dtype=torch.float64)
+    return torch.cumprod(1 - betas, dim=0)
+
+
+def linear_alphas_cumprod(num_steps: int = 300, beta_start: float = 1e-4, beta_end: float = 0.02) -> Tensor:
+    """ᾱ of the course's linear DDPM schedule (spec §3.6), float64, shape (T + 1,).
+
+    β_1..β_T linearly spaced from beta_start to beta_end; index 0 holds ᾱ_0 := 1 so that
+    ``abar[t] = ∏_{s=1..t}(1 − β_s)`` uses the algorithm's own 1-based t.
+    """
+    betas = torch.linspace(beta_start, beta_end, num_steps, dtype=torch.float64)
+    return torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - betas, dim=0)])
+
+
+def strided_timesteps(start: int = 990, stride: int = 30, end: int = 0) -> list[int]:
+    """Decreasing integer timesteps [start, start − stride, …, end] (spec §2.6: 990 → 0 by 30, 34 entries)."""
+    if stride <= 0 or start < end or (start - end) % stride:
+        raise ValueError(f"cannot stride from {start} down to {end} by {stride}")
+    return list(range(start, end - 1, -stride))
+
+
+def flow_timesteps(num_steps: int) -> list[float]:
+    """Increasing times 0, 1/N, …, 1 for N Euler steps on a flow path (spec Algorithm B.2)."""
+    if num_steps < 1:
+        raise ValueError("num_steps must be at least 1")
+    return [i / num_steps for i in range(num_steps + 1)]
+
+
+class GaussianPath:
+    """x_t = alpha(t)·x0 + sigma(t)·eps; subclasses define alpha and sigma."""
+
+    kind: str
+
+    def alpha(self, t) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def sigma(self, t) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def add_noise(self, x0: Tensor, noise: Tensor, t) -> Tensor:
+        """The forward process: sample x_t ~ q(x_t | x0) with the given noise (spec eq. A.2 / B.3)."""
+        return _broadcast(self.alpha(t), x0) * x0 + _broadcast(self.sigma(t), x0) * noise
+
+    def to_x0(self, x_t: Tensor, prediction: Tensor, t, kind: str) -> Tensor:
+        """The clean-image estimate x̂0 implied by a prediction of the given kind (spec §2.5: invert A.2)."""
+        a, s = _broadcast(self.alpha(t), x_t), _broadcast(self.sigma(t), x_t)
+        if kind == "x0":
+            return prediction
+        if kind == "epsilon":
+            return (x_t - s * prediction) / a
+        if kind == "velocity":
+            self._require_flow()
+            return x_t + s * prediction  # x0 = x_t + (1 − t)·v, since v = x0 − ε on the flow path
+        raise ValueError(f"unknown prediction kind {kind!r}; expected one of {PREDICTIONS}")
+
+    def to_eps(self, x_t: Tensor, prediction: Tensor, t, kind: str) -> Tensor:
+        """The noise estimate ε̂ implied by a prediction of the given kind."""
+        a, s = _broadcast(self.alpha(t), x_t), _broadcast(self.sigma(t), x_t)
+        if kind == "epsilon":
+            return prediction
+        if kind == "x0":
+            return (x_t - a * prediction) / s
+        if kind == "velocity":
+            self._require_flow()
+            return x_t - a * prediction  # ε = x_t − t·v
+        raise ValueError(f"unknown prediction kind {kind!r}; expected one of {PREDICTIONS}")
+
+    def to_velocity(self, x_t: Tensor, prediction: Tensor, t, kind: str) -> Tensor:
+        """dx_t/dt = x̂0 − ε̂ on the linear flow path (spec eq. B.4)."""
+        if kind == "velocity":
+            return prediction
+        return self.to_x0(x_t, prediction, t, kind) - self.to_eps(x_t, prediction, t, kind)
+
+    def _require_flow(self) -> None:
+        if self.kind != "flow":
+            raise ValueError(f"a {self.kind} path has no velocity parameterisation")
+
+
+@dataclass(frozen=True, eq=False)
+class DiscretePath(GaussianPath):
+    """DDPM path over integer timesteps: alpha = √ᾱ_t, sigma = √(1 − ᾱ_t).
+
+    ``alphas_cumprod[t]`` is ᾱ_t; ``num_train_steps`` is T, the number of training timesteps.
+    The index −1 stands for the clean end (ᾱ := 1), as in diffusers' ``previous_timestep``.
+    """
+
+    alphas_cumprod: Tensor
+    num_train_steps: int
+    name: str = "discrete"
+    kind: str = "discrete"
+
+    def abar(self, t) -> Tensor:
+        """ᾱ_t for integer t (a number or an (N,) tensor); t = −1 gives 1."""
+        t = torch.as_tensor(t, dtype=torch.long)
+        table = torch.cat([self.alphas_cumprod, torch.ones(1, dtype=self.alphas_cumprod.dtype)])
+        if bool(((t < -1) | (t >= len(self.alphas_cumprod))).any()):
+            raise ValueError(f"timestep out of range for {self.name}: {t.tolist()}")
+        return table[t]  # index −1 hits the appended 1.0
+
+    def alpha(self, t) -> Tensor:
+        return self.abar(t).sqrt()
+
+    def sigma(self, t) -> Tensor:
+        return (1 - self.abar(t)).sqrt()
+
+    def model_time(self, t) -> Tensor:
+        """t / T, the course's normalised time input (spec §3.6, B.1)."""
+        return torch.as_tensor(t, dtype=torch.float32) / self.num_train_steps
+
+
+@dataclass(frozen=True, eq=False)
+class FlowPath(GaussianPath):
+    """The course's linear flow path x_t = (1 − t)·noise + t·data, t ∈ [0, 1] (spec eq. B.3)."""
+
+    name: str = "flow"
+    kind: str = "flow"
+
+    def alpha(self, t) -> Tensor:
+        return torch.as_tensor(t, dtype=torch.float64)
+
+    def sigma(self, t) -> Tensor:
+        return 1 - torch.as_tensor(t, dtype=torch.float64)
+
+    def model_time(self, t) -> Tensor:
+        return torch.as_tensor(t, dtype=torch.float32)
+
+
+def deepfloyd_path() -> DiscretePath:
+    """The IF stage I/II path: cosine schedule, T = 1000 (spec §2.1)."""
+    return DiscretePath(cosine_alphas_cumprod(1000), 1000, name="cosine-1000")
+
+
+def course_ddpm_path(num_steps: int = 300, beta_start: float = 1e-4, beta_end: float = 0.02) -> DiscretePath:
+    """The fall 2024 Part B path: linear β from 1e-4 to 0.02, T = 300 (spec §3.6)."""
+    return DiscretePath(linear_alphas_cumprod(num_steps, beta_start, beta_end), num_steps, name=f"linear-{num_steps}")

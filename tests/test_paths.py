@@ -1,0 +1,95 @@
+import math
+
+import pytest
+import torch
+
+from difflab.paths import (FlowPath, course_ddpm_path, cosine_alphas_cumprod, deepfloyd_path,
+                           flow_timesteps, linear_alphas_cumprod, strided_timesteps)
+
+# spec §2.1 reference table: t → ᾱ_t
+SPEC_ABAR = {0: 0.99996, 90: 0.97654, 240: 0.85698, 250: 0.84589, 390: 0.66082, 500: 0.49229,
+             540: 0.43017, 690: 0.21452, 750: 0.14318, 990: 0.000197}
+
+
+def test_cosine_schedule_matches_spec_table():
+    abar = cosine_alphas_cumprod(1000)
+    for t, expected in SPEC_ABAR.items():
+        assert abar[t].item() == pytest.approx(expected, abs=6e-6, rel=1e-4), t
+
+
+def test_cosine_schedule_equals_diffusers_squaredcos_cap_v2():
+    diffusers = pytest.importorskip("diffusers")
+    sched = diffusers.DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+    ours = cosine_alphas_cumprod(1000)
+    assert torch.allclose(ours.float(), sched.alphas_cumprod, atol=1e-6)
+
+
+def test_alphas_cumprod_monotone_in_unit_interval():
+    for abar in (cosine_alphas_cumprod(1000), linear_alphas_cumprod(300)):
+        assert (abar[1:] < abar[:-1]).all()
+        assert (abar > 0).all() and (abar <= 1).all()
+
+
+def test_linear_schedule_course_values():
+    abar = linear_alphas_cumprod(300)
+    assert len(abar) == 301 and abar[0] == 1.0
+    assert abar[1].item() == pytest.approx(1 - 1e-4)
+    assert abar[300].item() == pytest.approx(0.048, abs=1e-3)  # spec §3.6: ≈ 0.048 at the end
+    betas = torch.linspace(1e-4, 0.02, 300, dtype=torch.float64)
+    assert abar[150].item() == pytest.approx(torch.prod(1 - betas[:150]).item(), rel=1e-12)
+
+
+def test_strided_timesteps():
+    ts = strided_timesteps()
+    assert ts[0] == 990 and ts[-1] == 0 and len(ts) == 34
+    assert [ts[i] for i in (1, 3, 5, 7, 10, 20)] == [960, 900, 840, 780, 690, 390]
+    assert [ts[i] for i in (10, 15, 20, 25, 30)] == [690, 540, 390, 240, 90]
+    assert strided_timesteps(300, 1) == list(range(300, -1, -1))
+    with pytest.raises(ValueError):
+        strided_timesteps(990, 7)
+
+
+def test_flow_timesteps():
+    assert flow_timesteps(4) == [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_forward_process_is_scaled_not_just_added():
+    path = deepfloyd_path()
+    x0, eps = torch.randn(1, 3, 8, 8), torch.randn(1, 3, 8, 8)
+    x_t = path.add_noise(x0, eps, 500)
+    a, s = math.sqrt(0.49229), math.sqrt(1 - 0.49229)
+    assert torch.allclose(x_t, a * x0 + s * eps, atol=1e-4)
+    assert torch.allclose(path.add_noise(x0, eps, 0), x0, atol=0.03)  # t = 0 ≈ identity (σ_0 = 0.0064)
+
+
+def test_flow_path_endpoints():
+    path = FlowPath()
+    x0, eps = torch.randn(2, 1, 4, 4), torch.randn(2, 1, 4, 4)
+    assert torch.equal(path.add_noise(x0, eps, 0.0), eps)
+    assert torch.equal(path.add_noise(x0, eps, 1.0), x0)
+
+
+@pytest.mark.parametrize("path,t", [(deepfloyd_path(), torch.tensor([250, 700])),
+                                    (course_ddpm_path(), torch.tensor([3, 299])),
+                                    (FlowPath(), torch.tensor([0.2, 0.9]))])
+def test_prediction_conversions_round_trip(path, t):
+    x0, eps = torch.randn(2, 3, 4, 4, dtype=torch.float64), torch.randn(2, 3, 4, 4, dtype=torch.float64)
+    x_t = path.add_noise(x0, eps, t)
+    assert torch.allclose(path.to_x0(x_t, eps, t, "epsilon"), x0)
+    assert torch.allclose(path.to_eps(x_t, x0, t, "x0"), eps)
+    if path.kind == "flow":
+        v = x0 - eps  # spec eq. B.4: the target flow x1 − x0 (data − noise)
+        assert torch.allclose(path.to_velocity(x_t, eps, t, "epsilon"), v)
+        assert torch.allclose(path.to_x0(x_t, v, t, "velocity"), x0)
+        assert torch.allclose(path.to_eps(x_t, v, t, "velocity"), eps)
+    else:
+        with pytest.raises(ValueError):
+            path.to_x0(x_t, eps, t, "velocity")
+
+
+def test_discrete_path_clean_end_and_range():
+    path = course_ddpm_path()
+    assert path.abar(-1).item() == 1.0 and path.abar(0).item() == 1.0
+    with pytest.raises(ValueError):
+        path.abar(301)
+    assert path.model_time(torch.tensor([150])).item() == pytest.approx(0.5)
