@@ -1,0 +1,81 @@
+"""Find a model by name: the shipped course models, a model file, a run folder, or DeepFloyd IF.
+
+Shipped models live in ``difflab/weights/<name>.safetensors`` and load offline with no download.
+Anything whose name starts with "deepfloyd" or "if-", a Hugging Face id ("org/name") or a folder
+holding a diffusers pipeline goes to the DeepFloyd IF adapter, the only importer of diffusers.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from ..checkpoints import load_model_file
+from ..errors import UserError
+from .course import CourseDenoiser, CourseSpec
+from .unet import CourseUNet
+
+DEFAULT_MODEL = "mnist-flow"
+
+
+def weights_dir() -> Path:
+    return Path(str(resources.files("difflab") / "weights"))
+
+
+def builtin_models() -> dict[str, Path]:
+    """Shipped model files by name (file stem)."""
+    folder = weights_dir()
+    return {p.stem: p for p in sorted(folder.glob("*.safetensors"))} if folder.is_dir() else {}
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def resolve_model_file(name_or_path: str) -> Path:
+    """A shipped name, a .safetensors file, or a run folder (its final model.safetensors)."""
+    shipped = builtin_models()
+    if name_or_path in shipped:
+        return shipped[name_or_path]
+    path = Path(name_or_path).expanduser()
+    if path.is_dir() and (path / "model.safetensors").is_file():
+        return path / "model.safetensors"
+    if path.is_file():
+        return path
+    names = ", ".join(n for n in shipped if not n.startswith("classifier")) or "none shipped"
+    raise UserError(f"unknown model {name_or_path!r}: give a shipped name ({names}), deepfloyd-if, "
+                    f"a .safetensors model file or a run folder")
+
+
+def load_course_model(name_or_path: str, device=None) -> tuple[CourseUNet, CourseSpec, dict]:
+    """(net in eval mode, spec, records) of a course model file."""
+    state, spec_dict, records = load_model_file(resolve_model_file(name_or_path))
+    spec = CourseSpec.from_dict(spec_dict)
+    net = CourseUNet.from_config(spec.unet)
+    net.load_state_dict(state)
+    return net.to(device or default_device()).eval(), spec, records
+
+
+def is_deepfloyd(name: str) -> bool:
+    lowered = name.lower()
+    if lowered.startswith(("deepfloyd", "if-")):
+        return True
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return (path / "model_index.json").is_file() or (path / "unet").is_dir()
+    return "/" in name and not path.exists() and not name.endswith(".safetensors")
+
+
+def load_denoiser(name_or_path: str = DEFAULT_MODEL, device=None, **deepfloyd_options):
+    """Any model behind the Denoiser protocol."""
+    if is_deepfloyd(name_or_path):
+        from .deepfloyd import load_deepfloyd  # diffusers is imported only here
+        return load_deepfloyd(name_or_path, device=device, **deepfloyd_options)
+    net, spec, _ = load_course_model(name_or_path, device)
+    if spec.objective not in ("ddpm", "flow"):
+        raise UserError(f"{name_or_path} is a one-step {spec.objective} model, not a diffusion or flow model; "
+                        f"it serves `difflab denoise` only")
+    name = name_or_path if name_or_path in builtin_models() else Path(name_or_path).stem
+    return CourseDenoiser(net, spec, device=device or default_device(), name=name)
