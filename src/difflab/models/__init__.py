@@ -1,0 +1,1 @@
+"""Denoising networks: the course UNet family (`unet`) and adapters for pretrained models."""
