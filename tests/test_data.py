@@ -415,3 +415,35 @@ def test_make_grid_layout_matches_torchvision():
     assert grid[:, 0].eq(-1).all() and grid[:, 9:, 6:].eq(-1).all()  # border and the empty sixth cell
     assert data.make_grid(images[0], nrow=8).shape == (2, 7, 8)
 
+
+# -------------------------------------------------------------------------- built-ins and sketches
+
+needs_skimage = pytest.mark.skipif(not data.builtin_image_names(), reason="scikit-image is not installed")
+
+
+@needs_skimage
+def test_builtin_photos_load_offline():
+    names = data.builtin_image_names()
+    assert {"astronaut", "camera", "chelsea", "coffee", "rocket"} <= set(names)
+    assert data.builtin_image("astronaut").size == (512, 512)
+    camera = data.load_image("builtin:camera", 32)  # a greyscale photo becomes RGB
+    assert camera.shape == (1, 3, 32, 32) and torch.equal(camera[:, 0], camera[:, 1])
+    with pytest.raises(UserError, match="unknown built-in image 'campanile'; choose one of astronaut"):
+        data.load_image("builtin:campanile", 32)
+
+
+@pytest.mark.parametrize("name", data.SKETCHES)
+def test_sketches_are_deterministic_drawings_on_white(name):
+    first, second = data.draw_sketch(name, 96), data.draw_sketch(name, 96)
+    assert first.mode == "RGB" and first.size == (96, 96)
+    assert first.tobytes() == second.tobytes()
+    pixels = np.asarray(first)
+    white = (pixels > 245).all(axis=-1).mean()
+    assert 0.3 < white < 0.95 and pixels.std(axis=-1).mean() > 5  # mostly paper, some colour
+    image = data.load_image(f"sketch:{name}", 64)
+    assert image.shape == (1, 3, 64, 64) and image[0, :, 0, 0].eq(1).all()
+
+
+def test_unknown_sketch_lists_the_names():
+    with pytest.raises(UserError, match="house, tree, face, boat, flower"):
+        data.draw_sketch("dragon")

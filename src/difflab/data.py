@@ -27,6 +27,7 @@ import gzip
 import importlib.util
 import math
 import os
+import random
 import urllib.error
 import urllib.request
 import zlib
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from .atomic import atomic_write
 from .errors import UserError
@@ -316,7 +317,8 @@ def load_image(path: ImageSource, size: int, value_range: tuple[float, float] = 
                channels: int = 3) -> torch.Tensor:
     """The course's `process_pil_im` for any file: (1, channels, size, size) float32 in value_range.
 
-    `path` is a file (PNG, JPEG, GIF first frame, BMP, WebP, TIFF) or a PIL image. EXIF orientation is applied; transparency is composited on
+    `path` is a file (PNG, JPEG, GIF first frame, BMP, WebP, TIFF), `builtin:<name>`,
+    `sketch:<name>` or a PIL image. EXIF orientation is applied; transparency is composited on
     white; palette, greyscale, CMYK and 16-bit images become RGB (L when channels == 1). The
     shortest side is resized to `size` (bicubic, antialiased) and the centre square is kept.
     """
@@ -370,6 +372,10 @@ def open_image(path: ImageSource) -> Image.Image:
     if isinstance(path, Image.Image):
         return path
     text = os.fspath(path)
+    if isinstance(text, str) and text.startswith("builtin:"):
+        return builtin_image(text.removeprefix("builtin:"))
+    if isinstance(text, str) and text.startswith("sketch:"):
+        return draw_sketch(text.removeprefix("sketch:"))
     try:
         with Image.open(text) as image:
             image.seek(0)
@@ -486,3 +492,148 @@ def save_image(images: torch.Tensor, path: str | os.PathLike, value_range: tuple
         picture.save(handle, format="PNG")
     return path
 
+
+# ------------------------------------------------------------------------------------------------
+# Offline test images: real photos shipped with scikit-image, and drawn sketches
+# ------------------------------------------------------------------------------------------------
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def _builtin_files() -> dict[str, Path]:
+    """name → file for each image in scikit-image's data folder (found without importing skimage)."""
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    folder = Path(spec.submodule_search_locations[0]) / "data"
+    return {path.stem.lower(): path for path in sorted(folder.iterdir())
+            if path.suffix.lower() in _IMAGE_SUFFIXES} if folder.is_dir() else {}
+
+
+def builtin_image_names() -> tuple[str, ...]:
+    """Names usable as `builtin:<name>`: e.g. astronaut, camera, chelsea (a cat), coffee, rocket."""
+    return tuple(_builtin_files())
+
+
+def builtin_image(name: str) -> Image.Image:
+    """One of scikit-image's sample photos as a PIL image, in the file's own mode."""
+    files = _builtin_files()
+    if not files:
+        raise UserError("built-in images come with scikit-image, which is not installed: pip install scikit-image")
+    if name.lower() not in files:
+        raise UserError(f"unknown built-in image {name!r}; choose one of {', '.join(files)}")
+    return open_image(files[name.lower()])
+
+
+class _Pen:
+    """Draws wobbly, thick strokes like a hand drawing. Coordinates are fractions of the canvas."""
+
+    def __init__(self, draw: ImageDraw.ImageDraw, canvas: int, rng: random.Random):
+        self.draw, self.canvas, self.rng = draw, canvas, rng
+
+    def _wobble(self, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """Split each segment into ~2%-long steps and add a smooth random drift of about 0.6%."""
+        out, drift = [], [0.0, 0.0]
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            steps = max(1, int(math.hypot(x1 - x0, y1 - y0) / 0.02))
+            for k in range(steps):
+                drift = [0.7 * d + self.rng.uniform(-0.004, 0.004) for d in drift]
+                out.append((x0 + (x1 - x0) * k / steps + drift[0], y0 + (y1 - y0) * k / steps + drift[1]))
+        out.append((points[-1][0] + drift[0], points[-1][1] + drift[1]))
+        return [(x * self.canvas, y * self.canvas) for x, y in out]
+
+    def line(self, points, color, width: float = 5.0) -> None:
+        """A polyline `width`/256 of the canvas thick, with round joints and ends."""
+        xy, px = self._wobble(list(points)), max(1, round(width * self.canvas / 256))
+        self.draw.line(xy, fill=color, width=px, joint="curve")
+        for x, y in (xy[0], xy[-1]):
+            self.draw.ellipse((x - px / 2, y - px / 2, x + px / 2, y + px / 2), fill=color)
+
+    def shape(self, points, fill, outline=(40, 40, 40), width: float = 5.0) -> None:
+        """A closed polygon: filled, then outlined with a wobbly stroke."""
+        closed = list(points) + [points[0]]
+        self.draw.polygon(self._wobble(closed), fill=fill)
+        self.line(closed, outline, width)
+
+    def circle(self, cx, cy, r, fill, outline=(40, 40, 40), width: float = 5.0) -> None:
+        self.shape(_arc(cx, cy, r, 0, 360)[:-1], fill, outline, width)
+
+
+def _arc(cx: float, cy: float, r: float, start: float, end: float, steps: int = 24) -> list[tuple[float, float]]:
+    """Points on a circle from angle `start` to `end` (degrees, 0 = right, 90 = down)."""
+    return [_polar(cx, cy, r, start + (end - start) * k / steps) for k in range(steps + 1)]
+
+
+def _polar(cx: float, cy: float, r: float, degrees: float) -> tuple[float, float]:
+    return cx + r * math.cos(math.radians(degrees)), cy + r * math.sin(math.radians(degrees))
+
+
+def _draw_house(pen: _Pen) -> None:
+    pen.line([(0.04, 0.86), (0.96, 0.86)], (60, 150, 60), 7)
+    pen.shape([(0.22, 0.52), (0.62, 0.52), (0.62, 0.86), (0.22, 0.86)], (245, 225, 180), (120, 70, 30))
+    pen.shape([(0.52, 0.42), (0.52, 0.30), (0.58, 0.30), (0.58, 0.47)], (170, 70, 50), (110, 40, 30))
+    pen.shape([(0.16, 0.53), (0.42, 0.28), (0.68, 0.53)], (205, 55, 45), (120, 30, 25))
+    pen.shape([(0.37, 0.86), (0.37, 0.68), (0.47, 0.68), (0.47, 0.86)], (140, 90, 50), (90, 50, 20))
+    pen.shape([(0.26, 0.58), (0.34, 0.58), (0.34, 0.66), (0.26, 0.66)], (170, 210, 245), (60, 60, 120))
+    pen.circle(0.80, 0.18, 0.08, (255, 210, 40), (235, 150, 20))
+    for k in range(8):
+        pen.line([_polar(0.80, 0.18, 0.11, 45 * k), _polar(0.80, 0.18, 0.15, 45 * k)], (235, 150, 20), 4)
+
+
+def _draw_tree(pen: _Pen) -> None:
+    pen.line([(0.04, 0.88), (0.96, 0.88)], (60, 150, 60), 7)
+    pen.shape([(0.45, 0.88), (0.47, 0.55), (0.53, 0.55), (0.56, 0.88)], (130, 85, 45), (80, 50, 20))
+    for cx, cy, r in ((0.36, 0.46, 0.14), (0.64, 0.46, 0.14), (0.5, 0.34, 0.2)):
+        pen.circle(cx, cy, r, (90, 170, 70), (40, 100, 40))
+    for cx, cy in ((0.42, 0.30), (0.60, 0.38), (0.35, 0.48), (0.55, 0.52), (0.68, 0.50)):
+        pen.circle(cx, cy, 0.025, (220, 40, 40), (150, 20, 20), 3)
+
+
+def _draw_face(pen: _Pen) -> None:
+    pen.circle(0.5, 0.53, 0.33, (250, 215, 180), (150, 90, 60), 6)
+    for k in range(7):
+        x = 0.30 + 0.066 * k
+        pen.line([(x, 0.26 + 0.03 * abs(k - 3) / 3), (x + 0.03, 0.15 + 0.02 * abs(k - 3))], (90, 55, 25), 6)
+    pen.circle(0.38, 0.46, 0.04, (50, 40, 40), (30, 30, 30), 3)
+    pen.circle(0.62, 0.46, 0.04, (50, 40, 40), (30, 30, 30), 3)
+    pen.line([(0.50, 0.50), (0.46, 0.62), (0.52, 0.63)], (150, 90, 60), 4)
+    pen.line(_arc(0.5, 0.62, 0.14, 25, 155), (200, 40, 50), 6)
+
+
+def _draw_boat(pen: _Pen) -> None:
+    pen.circle(0.17, 0.17, 0.07, (255, 210, 40), (235, 150, 20))
+    pen.shape([(0.16, 0.68), (0.84, 0.68), (0.72, 0.82), (0.28, 0.82)], (140, 85, 40), (80, 45, 20))
+    pen.line([(0.5, 0.68), (0.5, 0.16)], (80, 45, 20), 5)
+    pen.shape([(0.53, 0.20), (0.53, 0.63), (0.80, 0.63)], (245, 245, 250), (70, 70, 90))
+    pen.shape([(0.47, 0.26), (0.47, 0.63), (0.25, 0.63)], (220, 60, 50), (120, 30, 25))
+    pen.shape([(0.5, 0.16), (0.62, 0.19), (0.5, 0.22)], (250, 200, 40), (120, 90, 20), 3)
+    for y in (0.80, 0.88, 0.96):
+        pen.line([(x / 20, y + 0.02 * math.sin(x * 1.3)) for x in range(21)], (40, 110, 210), 6)
+
+
+def _draw_flower(pen: _Pen) -> None:
+    pen.line([(0.5, 0.84), (0.48, 0.65), (0.51, 0.38)], (50, 140, 50), 7)
+    pen.shape([(0.49, 0.70), (0.62, 0.58), (0.68, 0.62), (0.56, 0.72)], (100, 190, 80), (40, 110, 40), 4)
+    for k in range(6):
+        pen.circle(*_polar(0.5, 0.33, 0.12, 60 * k), 0.075, (240, 120, 170), (170, 50, 110))
+    pen.circle(0.5, 0.33, 0.07, (255, 205, 40), (200, 130, 20))
+    pen.shape([(0.32, 0.82), (0.68, 0.82), (0.63, 0.97), (0.37, 0.97)], (200, 110, 60), (120, 60, 30))
+
+
+_SKETCHES = {"house": _draw_house, "tree": _draw_tree, "face": _draw_face,
+             "boat": _draw_boat, "flower": _draw_flower}
+SKETCHES = tuple(_SKETCHES)
+
+
+def draw_sketch(name: str, size: int = 256) -> Image.Image:
+    """A hand-drawn-style RGB picture (`size`×`size`, white background) like the course's drawings.
+
+    Deterministic: the wobble comes from a generator seeded by the name. Drawn at twice the size
+    and downsampled, so strokes are antialiased.
+    """
+    if name not in _SKETCHES:
+        raise UserError(f"unknown sketch {name!r}; choose one of {', '.join(SKETCHES)}")
+    canvas = 2 * size
+    image = Image.new("RGB", (canvas, canvas), "white")
+    _SKETCHES[name](_Pen(ImageDraw.Draw(image), canvas, random.Random(zlib.crc32(name.encode()))))
+    return image.resize((size, size), Image.Resampling.LANCZOS)
