@@ -263,7 +263,8 @@ def test_load_image_any_mode_gives_a_square_rgb_tensor_in_range(inputs, name, si
 
 def test_sixteen_bit_is_scaled_not_clipped(tmp_path):
     path = save(Image.fromarray(np.full((8, 8), 32768, np.uint16)), tmp_path / "half.png")
-    assert Image.open(path).mode.startswith("I")
+    with Image.open(path) as saved:
+        assert saved.mode.startswith("I")
     image = data.load_image(path, 8, value_range=(0.0, 1.0))
     assert torch.allclose(image, torch.full_like(image, 0.5), atol=1 / 255)
 
@@ -394,8 +395,8 @@ def test_save_image_round_trips_and_refuses_to_overwrite(tmp_path):
 
 def test_save_image_of_a_batch_writes_a_grid(tmp_path):
     path = data.save_image(torch.zeros(5, 1, 28, 28), tmp_path / "grid.png", value_range=(0.0, 1.0))
-    saved = Image.open(path)
-    assert saved.mode == "L" and saved.size == (3 * 30 + 2, 2 * 30 + 2)
+    with Image.open(path) as saved:
+        assert saved.mode == "L" and saved.size == (3 * 30 + 2, 2 * 30 + 2)
 
 
 def test_to_pil_clips_and_converts():
