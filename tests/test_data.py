@@ -433,6 +433,12 @@ def test_builtin_photos_load_offline():
         data.load_image("builtin:campanile", 32)
 
 
+@needs_skimage
+def test_every_listed_builtin_photo_opens():
+    for name in data.builtin_image_names():
+        assert data.load_image(f"builtin:{name}", 8).shape == (1, 3, 8, 8)
+
+
 @pytest.mark.parametrize("name", data.SKETCHES)
 def test_sketches_are_deterministic_drawings_on_white(name):
     first, second = data.draw_sketch(name, 96), data.draw_sketch(name, 96)

@@ -497,17 +497,21 @@ def save_image(images: torch.Tensor, path: str | os.PathLike, value_range: tuple
 # Offline test images: real photos shipped with scikit-image, and drawn sketches
 # ------------------------------------------------------------------------------------------------
 
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
+# The pictures of scikit-image's data folder worth editing (its chessboards, 10×15 multipage TIFFs
+# and tiny GIF are test patterns for its readers, and Pillow cannot open multipage_rgb.tif).
+_BUILTIN_NAMES = ("astronaut", "brick", "camera", "cell", "chelsea", "clock_motion", "coffee", "coins",
+                  "color", "grass", "gravel", "horse", "hubble_deep_field", "ihc", "logo", "microaneurysms",
+                  "moon", "motorcycle_left", "motorcycle_right", "page", "phantom", "retina", "rocket", "text")
 
 
 def _builtin_files() -> dict[str, Path]:
-    """name → file for each image in scikit-image's data folder (found without importing skimage)."""
+    """name → file for each of _BUILTIN_NAMES that the installed scikit-image ships (not imported)."""
     spec = importlib.util.find_spec("skimage")
     if spec is None or not spec.submodule_search_locations:
         return {}
     folder = Path(spec.submodule_search_locations[0]) / "data"
-    return {path.stem.lower(): path for path in sorted(folder.iterdir())
-            if path.suffix.lower() in _IMAGE_SUFFIXES} if folder.is_dir() else {}
+    return {name: folder / f"{name}{suffix}" for name in _BUILTIN_NAMES for suffix in (".png", ".jpg")
+            if (folder / f"{name}{suffix}").is_file()}
 
 
 def builtin_image_names() -> tuple[str, ...]:
