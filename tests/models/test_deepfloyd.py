@@ -14,7 +14,7 @@ import torch
 from difflab.errors import UserError
 from difflab.guidance import GuidedDenoiser
 from difflab.models.deepfloyd import (BoundStageII, IFDenoiser, auto_memory, choose_memory, even_timesteps,
-                                      load_deepfloyd, load_deepfloyd_stage2, upsample)
+                                      is_deepfloyd, load_deepfloyd, load_deepfloyd_stage2, upsample)
 from difflab.models.prompts import load_prompt_dict
 from difflab.models.protocol import Denoiser, ModelOutput
 from difflab.paths import deepfloyd_path, strided_timesteps
@@ -184,8 +184,7 @@ def test_views_in_stage2_move_the_low_res_image_too(stage2):
     assert out.shape == (1, 3, SIZE2, SIZE2)
 
 
-def test_missing_weights_say_how_to_get_access_and_write_nothing(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+def test_missing_weights_say_how_to_get_access_and_write_nothing(folders, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     with pytest.raises(UserError) as err:
@@ -197,6 +196,10 @@ def test_missing_weights_say_how_to_get_access_and_write_nothing(tmp_path, monke
         load_deepfloyd("/nonexistent/deepfloyd", offline=True)
     with pytest.raises(UserError, match="cannot load the DeepFloyd IF UNet from the folder"):
         load_deepfloyd(str(out), offline=True)
+    no_t5 = load_deepfloyd(str(folders[0]), text_encoder="DeepFloyd/IF-I-M-v1.0", cache_dir=out / "cache", offline=True)
+    with pytest.raises(UserError, match=r"'a pencil' \(no prompt embedding file.*hf auth login.*--prompt-embeds") as err:
+        no_t5.encode(["a pencil"])
+    assert "\n" not in str(err.value)
     assert [p for p in out.rglob("*")] == []
 
 
@@ -217,6 +220,11 @@ def test_memory_modes():
     with pytest.raises(UserError, match="unknown memory mode"):
         choose_memory("half", torch.device("cpu"), gib)
     assert even_timesteps(30)[:2] == [990, 957] and len(even_timesteps(30)) == 31
+
+
+def test_model_names(folders):
+    assert is_deepfloyd("deepfloyd-if") and is_deepfloyd("IF-II-M") and is_deepfloyd("DeepFloyd/IF-I-L-v1.0")
+    assert is_deepfloyd(str(folders[0])) and not is_deepfloyd("mnist-unet") and not is_deepfloyd(str(folders[0].parent))
 
 
 def test_difflab_imports_without_diffusers():

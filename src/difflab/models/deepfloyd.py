@@ -23,7 +23,9 @@ the CPU and moves to the GPU when called, evicting the other offloaded IF UNet),
 
 from __future__ import annotations
 
+import contextlib
 import re
+import warnings
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -64,6 +66,14 @@ def resolve_source(name: str, aliases: Mapping[str, str] = STAGE1_MODELS) -> str
                     f"inside), a Hugging Face id such as DeepFloyd/IF-I-XL-v1.0, or one of {', '.join(aliases)}")
 
 
+def is_deepfloyd(name: str) -> bool:
+    """Whether a --model value names IF: an alias, a DeepFloyd/ Hub id, or a folder with unet/ and scheduler/."""
+    folder = Path(str(name)).expanduser()
+    if folder.is_dir():
+        return (folder / "unet" / "config.json").is_file() and (folder / "scheduler" / "scheduler_config.json").is_file()
+    return str(name).lower() in {**STAGE1_MODELS, **STAGE2_MODELS} or str(name).startswith("DeepFloyd/")
+
+
 def hub_errors() -> tuple[type[BaseException], ...]:
     """The exceptions from_pretrained raises for missing, gated or unreachable weights."""
     errors: list[type[BaseException]] = [OSError]
@@ -73,6 +83,14 @@ def hub_errors() -> tuple[type[BaseException], ...]:
     except ImportError:  # pragma: no cover - very old huggingface_hub
         pass
     return tuple(errors)
+
+
+@contextlib.contextmanager
+def quiet_loading():
+    """Hide a deprecation warning that diffusers/transformers trigger inside huggingface_hub on every load."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks.*")
+        yield
 
 
 def not_available(source: str, part: str, err: BaseException | None = None) -> UserError:
@@ -111,14 +129,15 @@ def _load(source: str, dtype: torch.dtype, offline: bool | None, noising: bool =
 
     local = {} if offline is None else {"local_files_only": offline}
     try:
-        scheduler = DDPMScheduler.from_pretrained(source, subfolder="scheduler", **local)
-        check_schedule(scheduler, source, deepfloyd_path())
-        abar = None
-        if noising:
-            noiser = DDPMScheduler.from_pretrained(source, subfolder="image_noising_scheduler", **local)
-            abar = torch.as_tensor(noiser.alphas_cumprod, dtype=torch.float64)
-        unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", variant=variant_for(source, "unet"),
-                                                    torch_dtype=dtype, **local)
+        with quiet_loading():
+            scheduler = DDPMScheduler.from_pretrained(source, subfolder="scheduler", **local)
+            check_schedule(scheduler, source, deepfloyd_path())
+            abar = None
+            if noising:
+                noiser = DDPMScheduler.from_pretrained(source, subfolder="image_noising_scheduler", **local)
+                abar = torch.as_tensor(noiser.alphas_cumprod, dtype=torch.float64)
+            unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", variant=variant_for(source, "unet"),
+                                                        torch_dtype=dtype, **local)
     except hub_errors() as err:
         raise not_available(source, "UNet", err) from err
     return unet.eval().requires_grad_(False), abar
@@ -261,7 +280,8 @@ class IFStageII(_IFBase):
         """The low-res images (N, 3, h, w) upscaled bilinearly to stage II's side and noised to noise_level."""
         if low_res.dim() != 4 or low_res.shape[1] != self.channels:
             raise ValueError(f"low-res images must be (N, {self.channels}, H, W), got {tuple(low_res.shape)}")
-        up = F.interpolate(low_res.float(), (self.side, self.side), mode="bilinear", align_corners=True)
+        low_res = low_res.float().clamp(-1, 1)  # our DDPM steps do not threshold: stage I may overshoot
+        up = F.interpolate(low_res, (self.side, self.side), mode="bilinear", align_corners=True)
         return self.noising.add_noise(up, noise.like(up), torch.full((len(up),), self.noise_level))
 
     def bind(self, low_res: Tensor, noise: NoiseSource,
@@ -324,6 +344,8 @@ def upsample(stage2: IFStageII, images: Tensor, cond: Tensor | Sequence[str], se
 
 def _setup(device, dtype, memory) -> tuple[torch.device, torch.dtype]:
     device = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {device} was asked for, but PyTorch sees no CUDA GPU here (use --device cpu)")
     if memory not in MEMORY_MODES:
         raise UserError(f"unknown memory mode {memory!r}; choose one of {', '.join(MEMORY_MODES)}")
     return device, dtype or (torch.float16 if device.type == "cuda" else torch.float32)

@@ -97,7 +97,7 @@ class PromptEncoder:
                  eight_bit: bool | None = None, offline: bool | None = None):
         from transformers import AutoTokenizer, T5EncoderModel
 
-        from .deepfloyd import hub_errors, not_available, variant_for
+        from .deepfloyd import hub_errors, not_available, quiet_loading, variant_for
 
         self.source, self.length = source, length
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -109,9 +109,10 @@ class PromptEncoder:
                           device_map={"": self.device.index or 0})
         local = {} if offline is None else {"local_files_only": offline}
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(source, subfolder="tokenizer", **local)
-            self.model = T5EncoderModel.from_pretrained(source, subfolder="text_encoder",
-                                                        variant=variant_for(source, "text_encoder"), **kwargs, **local)
+            with quiet_loading():
+                self.tokenizer = AutoTokenizer.from_pretrained(source, subfolder="tokenizer", **local)
+                self.model = T5EncoderModel.from_pretrained(source, subfolder="text_encoder",
+                                                            variant=variant_for(source, "text_encoder"), **kwargs, **local)
         except hub_errors() as err:
             raise not_available(source, "T5 text encoder") from err
         if "device_map" not in kwargs:
@@ -225,15 +226,16 @@ class PromptEmbeddings:
 
     def _load_encoder(self, prompt: str | None):
         if self._encoder is None:
-            hint = (f"the prompt {clean_prompt(prompt)!r} is not in {self.table_name} nor in the cache "
-                    f"{self.cache_dir}, and no T5 encoder can compute it")
+            where = f"not in {self.table_name}" if self.table else "no prompt embedding file given"
+            hint = f"no embedding for the prompt {clean_prompt(prompt)!r} ({where}, not cached in {self.cache_dir})"
             if self.encoder_factory is None:
-                raise UserError(f"{hint}; pass a prompt embedding file that holds it (--prompt-embeds FILE)")
+                raise UserError(f"{hint} and no T5 encoder to compute it; pass a prompt embedding file that "
+                                "holds it (--prompt-embeds FILE)")
             try:
                 self._encoder = self.encoder_factory()
             except UserError as err:
-                raise UserError(f"{hint} ({str(err).rstrip('.')}); or pass a prompt embedding file that "
-                                "holds it (--prompt-embeds FILE)") from err
+                raise UserError(f"{hint}, and the T5 encoder cannot be loaded: {str(err).rstrip('.')}; or pass a "
+                                "prompt embedding file that holds it (--prompt-embeds FILE)") from err
         return self._encoder
 
     def release(self) -> None:
