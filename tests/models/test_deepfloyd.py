@@ -174,7 +174,7 @@ class _Flip:
 
 def test_views_in_stage2_move_the_low_res_image_too(stage2):
     images, cond = torch.rand(1, 3, SIZE, SIZE) * 2 - 1, stage2.encode(["a pencil"])
-    bound = stage2.bind(images, NoiseSource([2]), wrap=_Flip)
+    bound = stage2.bind(images, [2], wrap=_Flip)
     assert isinstance(bound, BoundStageII) and bound.image_shape == (3, SIZE2, SIZE2)
     x, t = torch.randn(1, 3, SIZE2, SIZE2), torch.tensor([660])
     joint = torch.cat([x, bound.upscaled], 1).flip(2)  # the view acts on image and low-res alike
@@ -197,9 +197,9 @@ def test_missing_weights_say_how_to_get_access_and_write_nothing(folders, tmp_pa
     with pytest.raises(UserError, match="cannot load the DeepFloyd IF UNet from the folder"):
         load_deepfloyd(str(out), offline=True)
     no_t5 = load_deepfloyd(str(folders[0]), text_encoder="DeepFloyd/IF-I-M-v1.0", cache_dir=out / "cache", offline=True)
-    with pytest.raises(UserError, match=r"'a pencil' \(no prompt embedding file.*hf auth login.*--prompt-embeds") as err:
+    with pytest.raises(UserError, match=r"'a pencil' \(no prompt embedding file.*hf auth login.*--prompt-embeds") as e:
         no_t5.encode(["a pencil"])
-    assert "\n" not in str(err.value)
+    assert "\n" not in str(e.value)
     assert [p for p in out.rglob("*")] == []
 
 
@@ -220,6 +220,19 @@ def test_memory_modes():
     with pytest.raises(UserError, match="unknown memory mode"):
         choose_memory("half", torch.device("cpu"), gib)
     assert even_timesteps(30)[:2] == [990, 957] and len(even_timesteps(30)) == 31
+
+
+def test_model_offload_keeps_one_unet_resident(folders, stage1, monkeypatch):
+    import difflab.models.deepfloyd as deepfloyd
+
+    monkeypatch.setattr(deepfloyd, "choose_memory", lambda *args: "model-offload")  # as on a small GPU
+    monkeypatch.setattr(deepfloyd, "_RESIDENT", [])
+    first = load_deepfloyd(str(folders[0]), prompt_embeds=_table(stage1), text_encoder=False)
+    second = load_deepfloyd_stage2(str(folders[1]), prompts=first.prompts)
+    first(torch.randn(1, 3, SIZE, SIZE), torch.tensor([500]), None)
+    assert deepfloyd._RESIDENT == [first.net]
+    upsample(second, torch.zeros(1, 3, SIZE, SIZE), [""], seeds=[0], timesteps=[990, 0])
+    assert deepfloyd._RESIDENT == [second.net]
 
 
 def test_model_names(folders):

@@ -70,7 +70,7 @@ def is_deepfloyd(name: str) -> bool:
     """Whether a --model value names IF: an alias, a DeepFloyd/ Hub id, or a folder with unet/ and scheduler/."""
     folder = Path(str(name)).expanduser()
     if folder.is_dir():
-        return (folder / "unet" / "config.json").is_file() and (folder / "scheduler" / "scheduler_config.json").is_file()
+        return all((folder / name).is_file() for name in ("unet/config.json", "scheduler/scheduler_config.json"))
     return str(name).lower() in {**STAGE1_MODELS, **STAGE2_MODELS} or str(name).startswith("DeepFloyd/")
 
 
@@ -205,8 +205,8 @@ class _IFUNet:
         t = torch.as_tensor(t).reshape(-1).expand(n).to(self.device, torch.long)
         self._place()
         kwargs = {} if class_labels is None else {"class_labels": class_labels.to(self.device)}
-        out = self.unet(model_input.to(self.device, self.dtype), t, encoder_hidden_states=cond.to(self.device, self.dtype),
-                        return_dict=False, **kwargs)[0]
+        x, cond = model_input.to(self.device, self.dtype), cond.to(self.device, self.dtype)
+        out = self.unet(x, t, encoder_hidden_states=cond, return_dict=False, **kwargs)[0]
         return out.float().to(model_input.device)
 
 
@@ -284,9 +284,11 @@ class IFStageII(_IFBase):
         up = F.interpolate(low_res, (self.side, self.side), mode="bilinear", align_corners=True)
         return self.noising.add_noise(up, noise.like(up), torch.full((len(up),), self.noise_level))
 
-    def bind(self, low_res: Tensor, noise: NoiseSource,
+    def bind(self, low_res: Tensor, noise: NoiseSource | Sequence[int],
              wrap: Callable[[Denoiser], Denoiser] | None = None) -> "BoundStageII":
-        """A 3-channel denoiser for this batch of low-res images; `wrap` wraps the joint denoiser."""
+        """A 3-channel denoiser for this batch of low-res images (noised with `noise`, or one seed each);
+        `wrap` wraps the joint denoiser."""
+        noise = noise if isinstance(noise, NoiseSource) else NoiseSource(noise)
         return BoundStageII(wrap(self) if wrap else self, self.condition(low_res, noise))
 
 

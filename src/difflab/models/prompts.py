@@ -111,8 +111,9 @@ class PromptEncoder:
         try:
             with quiet_loading():
                 self.tokenizer = AutoTokenizer.from_pretrained(source, subfolder="tokenizer", **local)
-                self.model = T5EncoderModel.from_pretrained(source, subfolder="text_encoder",
-                                                            variant=variant_for(source, "text_encoder"), **kwargs, **local)
+                variant = variant_for(source, "text_encoder")
+                self.model = T5EncoderModel.from_pretrained(source, subfolder="text_encoder", variant=variant,
+                                                            **kwargs, **local)
         except hub_errors() as err:
             raise not_available(source, "T5 text encoder") from err
         if "device_map" not in kwargs:
