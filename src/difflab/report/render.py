@@ -15,10 +15,11 @@ from __future__ import annotations
 import html
 import json
 import os
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 from string import Template
-from typing import Any, Iterable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from PIL import Image
@@ -133,6 +134,7 @@ def _seconds(value: Any) -> str:
 
 def _meta(tour: dict, done: list[dict]) -> str:
     models = tour.get("models") or {}
+    total = sum(float(d.get("seconds") or 0) for d in done)
     seeds = sorted({s for d in done for s in d.get("seeds", []) if isinstance(s, int)})
     rows = [("difflab", tour.get("difflab_version", "unknown")),
             ("Part A model", models.get("A", "—")), ("Part B models", models.get("B", "—")),
@@ -140,8 +142,7 @@ def _meta(tour: dict, done: list[dict]) -> str:
             ("seeds in the figures", ", ".join(map(str, seeds)) or "—"),
             ("settings", _settings(tour)),
             ("device", tour.get("device", "—")), ("date", tour.get("updated", tour.get("started", "—"))),
-            ("total time", f"{_seconds(sum(float(d.get('seconds') or 0) for d in done))} "
-                           f"over {len(done)} finished deliverables")]
+            ("total time", f"{_seconds(total)} over {len(done)} finished deliverables")]
     return "\n".join(f"<tr><th>{esc(k)}</th><td>{esc(_fmt(v))}</td></tr>" for k, v in rows)
 
 
