@@ -5,12 +5,10 @@ the noising grid of Part B (B1.2). Each is ``run(ctx, section)`` as the tour reg
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import torch
 
-from ..errors import UserError
+from ..data import load_image
 from ..paths import DiscretePath, GaussianPath
 from ..sampling import NoiseSource
 from .figures import grid_figure, save_gif, save_png
@@ -59,35 +57,6 @@ def part_a_model(ctx: TourContext) -> PartAModel:
     return ctx.cached(f"part-a-model:{ctx.model}", describe)
 
 
-def load_test_image(source: str, shape: tuple[int, int, int], value_range: tuple[float, float]) -> torch.Tensor:
-    """(1, C, H, W) of a test image (`builtin:<name>`, `sketch:<name>` or a file) in value_range."""
-    try:
-        from ..data import load_image
-    except ImportError:  # until difflab.data.load_image lands in main: scikit-image's photos only
-        return _builtin_photo(source, shape, value_range)
-    return load_image(source, shape[1], value_range=value_range, channels=shape[0])
-
-
-def _builtin_photo(source: str, shape: tuple[int, int, int], value_range: tuple[float, float]) -> torch.Tensor:
-    import importlib.util
-
-    from PIL import Image
-    spec = importlib.util.find_spec("skimage")
-    if not source.startswith("builtin:") or spec is None or not spec.submodule_search_locations:
-        raise UserError(f"cannot load test image {source!r} (needs difflab.data.load_image or scikit-image)")
-    folder, name = Path(spec.submodule_search_locations[0]) / "data", source.removeprefix("builtin:")
-    files = [p for p in sorted(folder.glob(f"{name}.*")) if p.suffix.lower() in (".png", ".jpg", ".jpeg")]
-    if not files:
-        raise UserError(f"no built-in image {name!r} in {folder}")
-    with Image.open(files[0]) as image:
-        image = image.convert("L" if shape[0] == 1 else "RGB")
-        side = min(image.size)
-        box = ((image.width - side) / 2, (image.height - side) / 2, (image.width + side) / 2, (image.height + side) / 2)
-        pixels = np.asarray(image.resize((shape[2], shape[1]), Image.Resampling.BICUBIC, box=box), dtype=np.float32)
-    unit = torch.from_numpy(pixels.reshape(shape[1], shape[2], shape[0])).permute(2, 0, 1)[None] / 255
-    return value_range[0] + (value_range[1] - value_range[0]) * unit
-
-
 def forward_times(path: GaussianPath, fractions=FORWARD_FRACTIONS) -> list:
     """Times that lie `fractions` of the way from data to noise: integer t on DDPM paths, t ∈ [0, 1] on flows."""
     if isinstance(path, DiscretePath):
@@ -98,7 +67,8 @@ def forward_times(path: GaussianPath, fractions=FORWARD_FRACTIONS) -> list:
 def forward_process(ctx: TourContext, section: Section) -> None:
     """A1.1: x_t = alpha(t)·x0 + sigma(t)·eps for the test photo at three noise levels, and a GIF."""
     model = part_a_model(ctx)
-    x0 = load_test_image(ctx.test_photo, model.image_shape, model.value_range)
+    channels, size, _ = model.image_shape
+    x0 = load_image(ctx.test_photo, size, value_range=model.value_range, channels=channels)
     times = forward_times(model.path)
     seeds = ctx.seeds(len(times))
     eps = NoiseSource(seeds).randn(x0.shape[1:])
