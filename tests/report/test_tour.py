@@ -151,3 +151,34 @@ def test_wired_deliverables_give_identical_images_for_the_same_seed(tmp_path):
     assert one == two and all(one[k] != three[k] for k in one)
     records = [json.loads(line) for line in (tmp_path / "one/sections/A1.1/records.jsonl").read_text().splitlines()]
     assert [(r["t"], r["seed"]) for r in records] == [(250, 3), (500, 4), (750, 5)]
+
+
+def test_an_interrupted_tour_resumes_where_it_stopped(tmp_path):
+    class Interrupt(Counter):
+        def __call__(self, ctx, section):
+            super().__call__(ctx, section)
+            if self.calls == 1:
+                raise KeyboardInterrupt  # Ctrl-C half-way through the section
+
+    a, b, c = Counter(), Interrupt(), Counter()
+    registry = _registry(**{"A1.1": a, "A1.2": b, "B1.2": c})
+    with pytest.raises(KeyboardInterrupt):
+        _tour(tmp_path / "r", registry)
+    assert not (tmp_path / "r" / "sections" / "A1.2" / SECTION_FILE).exists()
+    result = _tour(tmp_path / "r", registry)
+    assert result.skipped == ["A1.1"] and result.ran == ["A1.2", "B1.2"] and (a.calls, b.calls, c.calls) == (1, 2, 1)
+
+
+@pytest.mark.parametrize("objective, times", [("flow", [0.75, 0.5, 0.25]), ("ddpm", [75, 150, 225])])
+def test_forward_process_on_a_course_model_uses_its_own_path(tmp_path, objective, times):
+    pytest.importorskip("skimage")
+    from difflab.checkpoints import save_model_file
+    from difflab.models.course import CourseSpec
+    from difflab.models.unet import CourseUNet
+    net = CourseUNet(hidden=4, conditioning="time+class", time_mode="mul" if objective == "flow" else "add")
+    model = tmp_path / f"tiny-{objective}.safetensors"
+    save_model_file(model, net.state_dict(), CourseSpec(objective, net.config).to_dict())
+    result = run_tour(tmp_path / "r", model=str(model), only="A1.1", quick=True, quiet=True)
+    assert result.ran == ["A1.1"], result.not_run
+    data = read_section(tmp_path / "r" / "sections" / "A1.1")
+    assert data["params"]["t"] == times and data["params"]["size"].startswith("28×28, grey")
