@@ -22,3 +22,15 @@ def test_tour_list_and_bad_only(tmp_path, capsys):
     assert main(["tour", "--out", str(tmp_path / "r"), "--only", "Z9"]) == 2
     assert "matches no deliverable" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()  # nothing is created for a bad command line
+
+
+def test_report_check_fails_on_a_missing_figure(report, capsys):
+    import pytest
+
+    from difflab.report.browser import find_chromium
+    if find_chromium() is None:
+        pytest.skip("no Chromium on this machine: apt-get install chromium to run the browser check")
+    assert main(["report", str(report), "--check"]) == 0
+    (report / "sections" / "B1.2" / "grid.png").unlink()
+    assert main(["report", str(report), "--check"]) == 1
+    assert "figure grid.png cannot be shown" in capsys.readouterr().err

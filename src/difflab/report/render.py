@@ -49,6 +49,16 @@ def render(report_dir: str | os.PathLike, catalog: Sequence[tuple[str, str, str]
 
     `catalog` is the spec order as (id, title, part) triples; by default the tour's registry.
     """
+    page, _ = build_page(report_dir, catalog)
+    index = Path(report_dir) / INDEX_FILE
+    with atomic_write(index, overwrite=True, mode="wb") as handle:
+        handle.write(page.encode("utf-8"))
+    return index
+
+
+def build_page(report_dir: str | os.PathLike,
+               catalog: Sequence[tuple[str, str, str]] | None = None) -> tuple[str, list[str]]:
+    """The page's HTML, and its problems (unreadable sections, figures that cannot be shown)."""
     folder = Path(report_dir)
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder")
@@ -67,10 +77,7 @@ def render(report_dir: str | os.PathLike, catalog: Sequence[tuple[str, str, str]
         meta=_meta(tour, done), toc=_toc(order, sections, catalog), summary=_summary(done), parts=parts,
         not_run=_not_run(order, sections, catalog, tour), problems=_problems(problems),
         folder=esc(folder.name or str(folder)))
-    index = folder / INDEX_FILE
-    with atomic_write(index, overwrite=True, mode="wb") as handle:
-        handle.write(page.encode("utf-8"))
-    return index
+    return page, problems
 
 
 def _read_tour(folder: Path) -> dict:
