@@ -1,4 +1,7 @@
+import pytest
+
 from difflab.cli import main
+from difflab.report.browser import find_chromium
 
 
 def test_report_command_rerenders_from_section_files(report, capsys):
@@ -25,9 +28,6 @@ def test_tour_list_and_bad_only(tmp_path, capsys):
 
 
 def test_report_check_fails_on_a_missing_figure(report, capsys):
-    import pytest
-
-    from difflab.report.browser import find_chromium
     if find_chromium() is None:
         pytest.skip("no Chromium on this machine: apt-get install chromium to run the browser check")
     assert main(["report", str(report), "--check"]) == 0
