@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from difflab.errors import UserError  # noqa: E402
-from difflab.evaluation import AugmentConfig, save_classifier, train_classifier  # noqa: E402
+from difflab.evaluation import AugmentConfig, evaluate_samples, save_classifier, train_classifier  # noqa: E402
 
 # Per-dataset recipe: (output file, epochs, training images used (None = all), augmentation).
 RECIPES = {
@@ -83,10 +83,14 @@ def train_one(name: str, args) -> dict:
     model, report = train_classifier(train, test, epochs=epochs, batch_size=args.batch_size, lr=args.lr,
                                      seed=args.seed, augment=augment, progress=not args.quiet)
     record = {key: value for key, value in asdict(report).items() if key != "epoch_losses"}
+    # Sanity check and scale: held-out real images scored as if they were samples should sit at the floor.
+    heldout = evaluate_samples(model, test.images, test.labels, train.images, seed=args.seed)
     record.update(epoch_losses=[round(v, 5) for v in report.epoch_losses], data_source=DATA_SOURCE,
-                  torch_version=torch.__version__, threads=torch.get_num_threads())
+                  torch_version=torch.__version__, threads=torch.get_num_threads(),
+                  heldout_test_as_samples=asdict(heldout))
     path = save_classifier(model, Path(args.out) / filename, record, overwrite=args.overwrite)
     print(f"{report.summary()} → {path}", flush=True)
+    print(f"  test images scored as samples against training images: {heldout.summary()}", flush=True)
     return record
 
 

@@ -206,6 +206,7 @@ def test_evaluate_samples_with_a_small_real_set_uses_the_largest_disjoint_split(
     model, _ = trained
     result = evaluate_samples(model, blobs(50, 3).images, None, blobs(60, 4).images, kid_subsets=2)
     assert (result.n, result.n_samples, result.n_real) == (30, 50, 60)
+    assert result.kid_subset_size == 15 and result.kid_std > 0  # subsets of half of n vary
     assert "N=30, limited by 60 real images" in result.summary()
 
 

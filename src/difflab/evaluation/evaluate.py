@@ -6,15 +6,17 @@ estimator and the same N, how far one random set of real images is from another 
 perfect generator would reach — and prints the two side by side.
 
 How the floor is defined. The real images are shuffled (seeded) and split into two disjoint
-halves: a reference set R and a floor set R'. With n = min(N_samples, N_real // 2):
+sets: a reference set R and a floor set R', each of n = min(N_samples, N_real // 2) images. S is
+a random subset of n samples (all of them when N_real ≥ 2·N_samples):
 
-    fid       = FID(samples[:n], R[:n])        kid       = KID(samples[:n], R[:n])
-    fid_floor = FID(R'[:n],      R[:n])        kid_floor = KID(R'[:n],      R[:n])
+    fid       = FID(S,  R)        kid       = KID(S,  R)
+    fid_floor = FID(R', R)        kid_floor = KID(R', R)
 
-Both sides use the same reference R and the same n. When the real set holds fewer than
-2·N_samples images, n is smaller than the number of samples: a random subset of n samples is
-scored (`EvalResult.n < EvalResult.n_samples`, and the summary says so). Class accuracy always
-uses every sample.
+Both sides use the same reference R and the same n, so the floor is what a perfect generator
+would score. When the real set holds fewer than 2·N_samples images, n < N_samples and the summary
+says so. KID averages the unbiased MMD² over random subsets of min(kid_subset_size, n // 2)
+images (clean-fid takes up to n; half of n keeps the spread over subsets informative when n is
+small); its ± is that spread. Class accuracy always uses every sample.
 """
 
 from __future__ import annotations
@@ -38,16 +40,18 @@ class EvalResult:
     fid: float
     fid_floor: float
     kid: float
-    kid_std: float
+    kid_std: float  # spread over KID subsets
     kid_floor: float
+    kid_floor_std: float
     kid_subset_size: int
     class_accuracy: float | None  # fraction of samples classified as their intended label; None if unlabelled
+    seed: int  # drove the real split, the sample subset and the KID subsets
 
     def summary(self) -> str:
         """One line; FID and KID always appear beside their floors."""
         limited = f", limited by {self.n_real} real images" if self.n < self.n_samples else ""
-        line = (f"classifier-FID {self.fid:.2f} (real-vs-real floor {self.fid_floor:.2f} at N={self.n}{limited})"
-                f" · KID {self.kid:.4f} ± {self.kid_std:.4f} (floor {self.kid_floor:.4f})")
+        line = (f"classifier-FID {self.fid:.3g} (real-vs-real floor {self.fid_floor:.3g} at N={self.n}{limited})"
+                f" · KID {self.kid:.3g} ± {self.kid_std:.2g} (floor {self.kid_floor:.2g})")
         if self.class_accuracy is not None:
             line += f" · class accuracy {100 * self.class_accuracy:.1f}%"
         return line
@@ -82,8 +86,10 @@ def evaluate_samples(classifier, samples: Tensor, labels: Tensor | None, real_im
     scored = samples[torch.randperm(len(samples), generator=generator)[:n]]
 
     f_samples, f_reference, f_floor = (classifier_features(classifier, x) for x in (scored, reference, floor_set))
-    kid = kernel_inception_distance(f_samples, f_reference, kid_subsets, kid_subset_size, seed)
-    kid_floor = kernel_inception_distance(f_floor, f_reference, kid_subsets, kid_subset_size, seed)
+    # Subsets of at most half the set, so that the spread over subsets means something even when N is small.
+    subset_size = max(2, min(kid_subset_size, n // 2))
+    kid = kernel_inception_distance(f_samples, f_reference, kid_subsets, subset_size, seed)
+    kid_floor = kernel_inception_distance(f_floor, f_reference, kid_subsets, subset_size, seed)
     accuracy = None
     if labels is not None:
         if len(labels) != len(samples):
@@ -92,5 +98,5 @@ def evaluate_samples(classifier, samples: Tensor, labels: Tensor | None, real_im
     return EvalResult(
         n=n, n_samples=len(samples), n_real=len(real_images),
         fid=frechet_distance(f_samples, f_reference), fid_floor=frechet_distance(f_floor, f_reference),
-        kid=kid.mean, kid_std=kid.std, kid_floor=kid_floor.mean, kid_subset_size=kid.subset_size,
-        class_accuracy=accuracy)
+        kid=kid.mean, kid_std=kid.std, kid_floor=kid_floor.mean, kid_floor_std=kid_floor.std,
+        kid_subset_size=kid.subset_size, class_accuracy=accuracy, seed=seed)

@@ -22,20 +22,23 @@ from ..errors import UserError
 
 
 @torch.no_grad()
-def _batched(fn, images: Tensor, batch_size: int) -> Tensor:
-    return torch.cat([fn(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
+def _batched(classifier, fn, images: Tensor, batch_size: int) -> Tensor:
+    """Run `fn` over `images` in eval mode, batch by batch on the classifier's device; results on the CPU."""
+    classifier.eval()
+    parameter = next(iter(classifier.parameters()), None)
+    device = parameter.device if parameter is not None else images.device
+    return torch.cat([fn(images[i:i + batch_size].to(device, torch.float32)).cpu()
+                      for i in range(0, len(images), batch_size)])
 
 
 def classifier_features(classifier, images: Tensor, batch_size: int = 500) -> Tensor:
-    """(N, 1, 28, 28) in [0, 1] → (N, F) penultimate features, computed in eval mode."""
-    classifier.eval()
-    return _batched(classifier.features, images.float(), batch_size)
+    """(N, 1, 28, 28) in [0, 1] → (N, F) penultimate features (the classifier is put in eval mode)."""
+    return _batched(classifier, classifier.features, images, batch_size)
 
 
 def predict_logits(classifier, images: Tensor, batch_size: int = 500) -> Tensor:
-    """(N, 1, 28, 28) in [0, 1] → (N, num_classes) logits, computed in eval mode."""
-    classifier.eval()
-    return _batched(classifier, images.float(), batch_size)
+    """(N, 1, 28, 28) in [0, 1] → (N, num_classes) logits (the classifier is put in eval mode)."""
+    return _batched(classifier, classifier, images, batch_size)
 
 
 def class_accuracy(classifier, images: Tensor, intended_labels: Tensor) -> float:
@@ -43,7 +46,7 @@ def class_accuracy(classifier, images: Tensor, intended_labels: Tensor) -> float
     if len(images) != len(intended_labels):
         raise UserError(f"{len(images)} images but {len(intended_labels)} intended labels")
     predicted = predict_logits(classifier, images).argmax(dim=1)
-    return (predicted == intended_labels.to(predicted.device).long()).double().mean().item()
+    return (predicted == intended_labels.cpu().long()).double().mean().item()
 
 
 def _as_float64(feats: Tensor, name: str) -> Tensor:
