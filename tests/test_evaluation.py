@@ -91,6 +91,11 @@ def test_training_learns_synthetic_classes_reproducibly_and_spares_global_rng(tr
     assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), model.state_dict().values()))
 
 
+def test_training_survives_a_last_batch_of_one_image():
+    _, report = train_classifier(blobs(33, 0), blobs(10, 1), epochs=1, batch_size=32, progress=False, config=SMALL)
+    assert report.n_train == 33 and len(report.epoch_losses) == 1
+
+
 def test_random_affine_identity_and_pure_shift():
     x = blobs(4, 0).images
     g = torch.Generator().manual_seed(0)

@@ -91,6 +91,8 @@ def train_classifier(dataset_train, dataset_test, epochs: int = 30, batch_size: 
     """
     _check_dataset(dataset_train, "training")
     _check_dataset(dataset_test, "test")
+    if epochs < 1 or batch_size < 2:
+        raise ValueError(f"need epochs ≥ 1 and batch_size ≥ 2, got {epochs} and {batch_size}")
     aug = AugmentConfig() if augment is True else (augment or None)
     config = config or ClassifierConfig(image_size=dataset_train.images.shape[-1])
     x_all, y_all = dataset_train.images.float(), dataset_train.labels.long()
@@ -112,6 +114,8 @@ def train_classifier(dataset_train, dataset_test, epochs: int = 30, batch_size: 
             total = 0.0
             for i in range(0, n, batch_size):
                 idx = order[i:i + batch_size]
+                if len(idx) < 2:  # BatchNorm cannot train on a single image; it rejoins next epoch
+                    continue
                 x, y = x_all[idx], y_all[idx]
                 if aug is not None:
                     x = random_affine(x, aug, generator)
@@ -120,9 +124,9 @@ def train_classifier(dataset_train, dataset_test, epochs: int = 30, batch_size: 
                 loss.backward()
                 optimizer.step()
                 schedule.step()
-                total += loss.item() * len(idx)
-            losses.append(total / n)
-            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+                total += loss.item() * len(idx) / n
+            losses.append(total)
+            bar.set_postfix(loss=f"{total:.4f}")
     model.eval()
     accuracy = class_accuracy(model, dataset_test.images, dataset_test.labels)
     report = ClassifierReport(
