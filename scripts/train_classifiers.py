@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,8 +20,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from difflab.errors import UserError  # noqa: E402
-from difflab.evaluation import AugmentConfig, evaluate_samples, save_classifier, train_classifier  # noqa: E402
+from difflab.errors import UserError
+from difflab.evaluation import AugmentConfig, evaluate_samples, save_classifier, train_classifier
 
 # Per-dataset recipe: (output file, epochs, training images used (None = all), augmentation).
 # Measured on one thread of a shared 2-core CPU (seed 0): mnist-5k 30 epochs with affine jitter;
@@ -68,7 +67,7 @@ def _local_load_dataset(name: str, split: str = "train") -> _Dataset:
 
 
 try:
-    from difflab.data import load_dataset  # noqa: E402
+    from difflab.data import load_dataset
     DATA_SOURCE = "difflab.data.load_dataset"
 except ImportError:
     load_dataset, DATA_SOURCE = _local_load_dataset, "scripts/train_classifiers.py local loader (seed-0 permutation)"

@@ -6,10 +6,22 @@ import torch
 from safetensors.torch import save_file
 
 from difflab.errors import UserError
-from difflab.evaluation import (AugmentConfig, Classifier, ClassifierConfig, class_accuracy, evaluate_samples,
-                                frechet_distance, frechet_distance_from_stats, kernel_inception_distance,
-                                load_classifier, mmd2_unbiased, polynomial_kernel, random_affine, save_classifier,
-                                train_classifier)
+from difflab.evaluation import (
+    AugmentConfig,
+    Classifier,
+    ClassifierConfig,
+    class_accuracy,
+    evaluate_samples,
+    frechet_distance,
+    frechet_distance_from_stats,
+    kernel_inception_distance,
+    load_classifier,
+    mmd2_unbiased,
+    polynomial_kernel,
+    random_affine,
+    save_classifier,
+    train_classifier,
+)
 
 SMALL = ClassifierConfig(channels=(4, 8, 8), feature_dim=16, dropout=0.1)
 
@@ -145,7 +157,7 @@ def test_frechet_matches_scipy_sqrtm_on_full_covariances_and_handles_singular_on
 def test_mmd2_unbiased_equals_its_definition():
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(5, 3, generator=g, dtype=torch.float64), torch.randn(5, 3, generator=g, dtype=torch.float64)
-    k = lambda u, v: (u @ v / 3 + 1) ** 3  # noqa: E731
+    k = lambda u, v: (u @ v / 3 + 1) ** 3
     m = 5
     within = sum(k(x[i], x[j]) + k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     between = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / m**2
@@ -195,7 +207,7 @@ def test_evaluate_samples_real_like_samples_sit_at_the_floor_and_others_above_it
     model, _ = trained
     real, good = blobs(200, 10).images, blobs(100, 11)
     bad = SimpleNamespace(images=0.5 * blobs(100, 12).images + 0.5 * blobs(100, 13).images.flip(-1))  # blended pairs
-    kw = dict(real_images=real, seed=0, kid_subsets=10, kid_subset_size=50)
+    kw = {"real_images": real, "seed": 0, "kid_subsets": 10, "kid_subset_size": 50}
     at_floor = evaluate_samples(model, good.images, good.labels, **kw)
     above = evaluate_samples(model, bad.images, None, **kw)
     assert (at_floor.n, at_floor.n_samples, at_floor.n_real) == (100, 100, 200)

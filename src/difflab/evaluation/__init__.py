@@ -9,9 +9,17 @@ penultimate features (always beside the real-vs-real floor at the same N), and c
 
 from .classifier import Classifier, ClassifierConfig, load_classifier, save_classifier
 from .evaluate import EvalResult, evaluate_samples
-from .metrics import (KernelDistance, class_accuracy, classifier_features, frechet_distance,
-                      frechet_distance_from_stats, kernel_inception_distance, mmd2_unbiased, polynomial_kernel,
-                      predict_logits)
+from .metrics import (
+    KernelDistance,
+    class_accuracy,
+    classifier_features,
+    frechet_distance,
+    frechet_distance_from_stats,
+    kernel_inception_distance,
+    mmd2_unbiased,
+    polynomial_kernel,
+    predict_logits,
+)
 from .training import AugmentConfig, ClassifierReport, random_affine, train_classifier
 
 __all__ = [

@@ -57,7 +57,7 @@ def random_affine(x: Tensor, aug: AugmentConfig, generator: torch.Generator) -> 
     affine_grid works in normalised coordinates where the image spans [-1, 1], so one pixel is 2/W.
     """
     n, _, h, w = x.shape
-    u = lambda: torch.rand(n, generator=generator) * 2 - 1  # noqa: E731  U(-1, 1)
+    u = lambda: torch.rand(n, generator=generator) * 2 - 1
     angle = u() * math.radians(aug.rotate_deg)
     scale = 1 + u() * aug.scale
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
