@@ -15,7 +15,7 @@ import sys
 from . import __version__
 from .errors import UserError
 
-COMMANDS = ("info",)
+COMMANDS = ("info", "sample", "denoise", "edit", "illusion")
 
 
 class _Parser(argparse.ArgumentParser):
