@@ -106,7 +106,8 @@ def normalise_prompt(model, prompt: str | None) -> str | None:
     """Empty → None (the null condition); a class given by name or index is checked now."""
     if prompt is None or str(prompt).strip() == "":
         return None
-    model.encode([prompt])  # raises a UserError for a class the model lacks, or any prompt on an unconditional one
+    if model.condition_kind != "text":  # any text is a prompt; a class must exist (encode raises UserError)
+        model.encode([prompt])
     return prompt
 
 
