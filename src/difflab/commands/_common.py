@@ -1,0 +1,238 @@
+"""What the Part A commands share: flags, model and input loading, guidance, run folders, records.
+
+Every image is made alone from its own `NoiseSource([seed])`, so ``--seed S --num 1`` remakes
+image k of a ``--seed S−k`` run bit for bit, whatever ``--num`` was; each record carries the
+exact command line (`argv`) that remakes its image. Inputs are all validated before the run
+folder is created, so bad input leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..data import load_dataset, load_image, open_image, save_image
+from ..errors import UserError
+from ..frames import FrameRecorder, save_gif, save_strip
+from ..guidance import GuidedDenoiser
+from ..models.registry import DEFAULT_MODEL, load_denoiser
+from ..runs import append_record, new_run_dir, write_config
+from ..sampling import RULES, UpdateRule, default_rule
+from ..timesteps import DEFAULT_STEPS, default_grid
+
+UNPROMPTED_TEXT = "a high quality photo"  # spec §2.5: the course's "null-ish" prompt for IF
+DEFAULT_GUIDANCE = {"text": 7.0, "class": 5.0}  # spec §2.8 (IF) and §3.6 / B2.5 (course models)
+
+
+def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | None = None) -> None:
+    """--model --device --seed --num --steps --sampler --guidance --out --gif --quiet."""
+    g = parser.add_argument_group("model and sampling")
+    g.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"a shipped model name, a .safetensors file, a run folder or deepfloyd-if (default {DEFAULT_MODEL})")
+    g.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the first image; image k uses seed + k (default 0)")
+    g.add_argument("--num", type=int, default=1, help="images per prompt (default 1)")
+    g.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help=f"steps of the time grid, noise to clean (default {DEFAULT_STEPS}: IF's 990→0 by 30)")
+    g.add_argument("--sampler", choices=sorted(RULES), default=None,
+                   help="update rule (default: ddpm on DDPM/IF models, euler on flow models)")
+    g.add_argument("--guidance", type=float, default=None, help=guidance_help or
+                   "classifier-free guidance γ in u + γ(c − u) (default 7 for text models, 5 for class models)")
+    o = parser.add_argument_group("output")
+    o.add_argument("--out", default=None, help="run folder to create (default runs/<command>-<time>)")
+    o.add_argument("--gif", action="store_true", help="also write a GIF and a frame strip of each process")
+    o.add_argument("--frames-every", type=int, default=5, help="steps between frames of the strip (default 5)")
+    o.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+@dataclass
+class Setup:
+    """The validated, resolved settings every command starts from."""
+
+    args: argparse.Namespace
+    model: object
+    grid: list
+    rule: UpdateRule
+    guidance: float | None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def value_range(self):
+        return self.model.value_range
+
+    def progress(self, label: str):
+        if self.args.quiet:
+            return None
+        from tqdm import tqdm
+        return lambda steps: tqdm(steps, desc=label, leave=False, file=sys.stderr)
+
+
+def setup(args, default_guidance: float | None = None) -> Setup:
+    """Load the model and check the shared flags (nothing is written yet)."""
+    if args.num < 1:
+        raise UserError(f"--num must be at least 1, not {args.num}")
+    if args.frames_every < 1:
+        raise UserError(f"--frames-every must be at least 1, not {args.frames_every}")
+    if args.guidance is not None and (args.guidance < 0 or not math.isfinite(args.guidance)):
+        raise UserError(f"--guidance must be a number ≥ 0, not {args.guidance}")
+    model = load_denoiser(args.model, device=args.device)
+    grid = default_grid(model.path, args.steps)
+    rule = RULES[args.sampler]() if args.sampler else default_rule(model.path)
+    try:
+        rule.check(model.path)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    guidance = None
+    if model.condition_kind != "none":
+        guidance = args.guidance if args.guidance is not None else (
+            default_guidance if default_guidance is not None else DEFAULT_GUIDANCE.get(model.condition_kind, 1.0))
+    return Setup(args, model, grid, rule, guidance)
+
+
+def default_prompt(model) -> str | None:
+    """What "unprompted" means: "a high quality photo" for text models, the null class otherwise."""
+    return UNPROMPTED_TEXT if model.condition_kind == "text" else None
+
+
+def normalise_prompt(model, prompt: str | None) -> str | None:
+    """Empty → None (the null condition); a class given by name or index is checked now."""
+    if prompt is None or str(prompt).strip() == "":
+        return None
+    if model.condition_kind != "text":  # any text is a prompt; a class must exist (encode raises UserError)
+        model.encode([prompt])
+    return prompt
+
+
+def guided(s: Setup, prompts: Sequence[str | None]):
+    """The model with CFG, or plain when nothing is conditioned (a null prompt gains nothing from CFG)."""
+    if s.guidance is None or all(p is None for p in prompts) or s.guidance == 1:
+        return s.model
+    return GuidedDenoiser(s.model, s.guidance)
+
+
+def prompt_argv(model, prompt: str | None, flag: str = "--prompt") -> list[str]:
+    """The flag that gives this prompt back (an explicit "" when null differs from the default)."""
+    if prompt is None:
+        return [flag, ""] if default_prompt(model) is not None else []
+    return [flag, str(prompt)]
+
+
+def encode(model, prompt: str | None):
+    """One condition row for one image."""
+    return model.encode([prompt])
+
+
+def load_input(spec: str, model) -> torch.Tensor:
+    """An input image (1, C, H, W) at the model's size and range: a file, builtin:NAME, sketch:NAME,
+    or digit:CLASS[:K] / data:CLASS[:K] (the K-th test image of that class in the model's dataset)."""
+    c, h, w = model.image_shape
+    if spec.split(":", 1)[0] in ("digit", "data"):
+        return _dataset_image(spec, model)
+    return load_image(spec, h, model.value_range, channels=c)
+
+
+def input_size(spec: str) -> tuple[int, int]:
+    """(width, height) of an input as given, before resizing (dataset images are 28×28)."""
+    if spec.split(":", 1)[0] in ("digit", "data"):
+        return (28, 28)
+    return open_image(spec).size
+
+
+def _dataset_image(spec: str, model) -> torch.Tensor:
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or not parts[1]:
+        raise UserError(f"{spec!r}: write digit:CLASS or digit:CLASS:K, e.g. digit:3 or digit:3:5")
+    name = getattr(getattr(model, "spec", None), "dataset", "mnist-5k")
+    data = load_dataset(name, "test")
+    label = _class_index(parts[1], data.class_names, spec)
+    index = 0
+    if len(parts) == 3:
+        index = int(parts[2]) if parts[2].isdigit() else -1
+    rows = torch.nonzero(data.labels == label).flatten()
+    if not 0 <= index < len(rows):
+        raise UserError(f"{spec!r}: K must be from 0 to {len(rows) - 1}")
+    image = data.images[rows[index]][None]  # (1, 1, 28, 28) in [0, 1]
+    c, h, w = model.image_shape
+    if (h, w) != (28, 28):
+        image = F.interpolate(image, size=(h, w), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    low, high = model.value_range
+    return (low + (high - low) * image).expand(1, c, h, w).clone()
+
+
+def _class_index(text: str, names: Sequence[str], spec: str) -> int:
+    lowered = [n.lower() for n in names]
+    if text.lower() in lowered:
+        return lowered.index(text.lower())
+    if text.isdigit() and int(text) < len(names):
+        return int(text)
+    raise UserError(f"{spec!r}: unknown class {text!r}; choose one of {', '.join(names)}")
+
+
+def parse_list(text: str, convert, what: str) -> list:
+    """"1,3,5" → [1, 3, 5] with `convert` raising ValueError/UserError on bad items."""
+    items = [part.strip() for part in str(text).split(",") if part.strip()]
+    if not items:
+        raise UserError(f"give at least one {what}")
+    out = []
+    for item in items:
+        try:
+            out.append(convert(item))
+        except ValueError:
+            raise UserError(f"bad {what}: {item!r}") from None
+    return out
+
+
+def start_run(s: Setup, command: str, config: dict) -> Path:
+    """Create the run folder and its config.json (call only once every input is validated)."""
+    run = new_run_dir(s.args.out, command.replace(" ", "-"))
+    write_config(run, {"command": command, "model": s.args.model, "seed": s.args.seed, "num": s.args.num,
+                       "steps": s.args.steps, "sampler": s.rule.name, "guidance": s.guidance,
+                       "value_range": list(s.value_range), "grid": [float(t) for t in s.grid], **config})
+    return run
+
+
+def base_argv(s: Setup, command: Sequence[str], seed: int) -> list[str]:
+    """The shared part of the command line that remakes one image."""
+    argv = ["difflab", *command, "--model", s.args.model, "--seed", str(seed), "--num", "1",
+            "--steps", str(s.args.steps), "--sampler", s.rule.name]
+    if s.guidance is not None:
+        argv += ["--guidance", repr(float(s.guidance))]
+    if s.args.device:
+        argv += ["--device", s.args.device]
+    return argv
+
+
+def record(run: Path, s: Setup, image_name: str, argv: list[str], **fields) -> None:
+    """One JSON line for one image, with what remakes it."""
+    append_record(run, {"image": image_name, "model": s.args.model, "steps": s.args.steps, "sampler": s.rule.name,
+                        "guidance": s.guidance, "argv": argv, "command": " ".join(_quote(a) for a in argv), **fields})
+
+
+def _quote(arg: str) -> str:
+    return json.dumps(arg) if not arg or any(ch in arg for ch in " \"'$`\\") else arg
+
+
+def save(run: Path, name: str, images: torch.Tensor, s: Setup, nrow: int | None = None) -> str:
+    save_image(images.detach().cpu(), run / name, s.value_range, nrow=nrow)
+    return name
+
+
+def recorder(s: Setup) -> FrameRecorder | None:
+    return FrameRecorder() if s.args.gif else None
+
+
+def save_process(run: Path, stem: str, frames: FrameRecorder | None, s: Setup) -> dict:
+    """stem.gif (every step) and stem-frames.png (every --frames-every steps), if --gif."""
+    if frames is None or not frames.steps:
+        return {}
+    save_gif(frames.frames(1), run / f"{stem}.gif", s.value_range)
+    save_strip(frames.frames(s.args.frames_every), run / f"{stem}-frames.png", s.value_range)
+    return {"gif": f"{stem}.gif", "frames": f"{stem}-frames.png"}

@@ -1,0 +1,1 @@
+"""Optical illusions from one diffusion model: visual anagrams (views) and hybrid images (factorizations)."""

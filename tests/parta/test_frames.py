@@ -1,0 +1,24 @@
+import torch
+from PIL import Image
+
+from difflab.editing import sdedit
+from difflab.frames import FrameRecorder, save_gif, save_strip
+from difflab.paths import deepfloyd_path
+from difflab.sampling import NoiseSource
+from difflab.timesteps import default_grid
+from toy import PointDenoiser
+
+
+def test_recorder_every_fifth_loop_from_i_start_10_and_files(tmp_path):
+    model = PointDenoiser(deepfloyd_path(), torch.rand(1, 3, 8, 8))
+    recorder = FrameRecorder()
+    out = sdedit(model, model.target, default_grid(model.path), 10, NoiseSource([0]), hook=recorder)
+    frames = recorder.frames(5)
+    assert [f.t for f in frames] == [690, 540, 390, 240, 90, 0]  # spec §2.6 deliverable, then the result
+    assert torch.equal(frames[-1].x_t, out)
+    gif = save_gif(frames, tmp_path / "process.gif", (-1.0, 1.0))
+    with Image.open(gif) as image:
+        assert image.n_frames == 6 and image.info["loop"] == 0 and min(image.size) >= 128
+    strip = save_strip(frames, tmp_path / "process.png", (-1.0, 1.0))
+    with Image.open(strip) as image:
+        assert image.size[0] > 6 * 8 and image.size[1] > 2 * 8
