@@ -15,7 +15,7 @@ import sys
 from . import __version__
 from .errors import UserError
 
-COMMANDS = ("info",)
+COMMANDS = ("info", "train")
 
 
 class _Parser(argparse.ArgumentParser):
