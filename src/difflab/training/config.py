@@ -218,6 +218,8 @@ def resolve(recipe_or_preset: str, preset_kind: str = "quick", **overrides) -> T
     unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)})
     if unknown:
         raise UserError(f"unknown training option(s): {', '.join(unknown)}")
+    if "epochs" in overrides and "sample_epochs" not in overrides:  # keep the preset's grids that still fit
+        overrides["sample_epochs"] = tuple(e for e in base.sample_epochs if e <= overrides["epochs"])
     return base.replace(**overrides)
 
 

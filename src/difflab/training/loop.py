@@ -138,12 +138,14 @@ class Trainer:
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 order = torch.randperm(n, generator=generator(cfg.seed, STREAM_DATA, epoch))
+                self.loop_start, self.loop_images = time.perf_counter(), 0
                 for b in range(pos.batch, per_epoch):
                     index = order[b * cfg.batch_size:(b + 1) * cfg.batch_size].to(self.device)
                     tick = time.perf_counter()
                     loss = self.train_step(self.images[index], self.labels[index])
                     seconds = time.perf_counter() - tick
                     pos.step, pos.batch, pos.train_s = pos.step + 1, b + 1, pos.train_s + seconds
+                    self.loop_images += len(index)
                     self.stats.write(json.dumps({"step": pos.step, "epoch": epoch + 1, "loss": loss, "lr": lr,
                                                  "img_per_s": round(len(index) / seconds, 2)}) + "\n")
                     bar.update()
@@ -209,6 +211,7 @@ class Trainer:
 
     def end_epoch(self, epoch: int) -> None:
         cfg, pos, done = self.cfg, self.pos, epoch + 1
+        loop_s = time.perf_counter() - self.loop_start  # the batch loop alone, every per-step cost included
         final = done == cfg.epochs
         record = {"epoch": done, "step": pos.step, "lr": cfg.lr_at(epoch),
                   **{f"test_loss_{k}": self.test_loss(net) for k, net in self.nets(final=True).items()}}
@@ -220,7 +223,8 @@ class Trainer:
                          self.spec, {"epoch": done, "train_config": cfg.to_dict()})
         losses = [json.loads(line)["loss"] for line in self._stat_lines() if json.loads(line)["epoch"] == done]
         record.update(train_loss=sum(losses) / max(len(losses), 1), elapsed_s=round(self.elapsed(), 2),
-                      train_img_per_s=round(self._images_seen() / max(pos.train_s, 1e-9), 2))
+                      train_img_per_s=round(self._images_seen() / max(pos.train_s, 1e-9), 2),
+                      loop_img_per_s=round(self.loop_images / max(loop_s, 1e-9), 2))
         append_jsonl(self.run_dir / "epochs.jsonl", record)
         save_loss_curve(self.run_dir, f"{cfg.preset or cfg.kind}: training loss")
         pos.epoch, pos.batch = done, 0

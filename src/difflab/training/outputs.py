@@ -77,8 +77,12 @@ def save_epoch_outputs(run_dir: Path, epoch: int, nets: dict[str, nn.Module], cf
                                               overwrite=True))
             continue
         if cfg.kind == "pure-noise":
+            if not cfg.samples:
+                continue
             z = NoiseSource(range(cfg.sample_seed, cfg.sample_seed + cfg.samples)).randn(test_images.shape[1:])
             images, layout = denoise(net, z), dict(ncols=min(cfg.samples, 10))
+        elif (cfg.samples_per_class if cfg.class_conditioned else cfg.samples) == 0:
+            continue  # no grid asked for
         else:
             images, layout = generate(net, spec, cfg, device, quiet, desc=f"samples epoch {epoch} ({which})")
             if cfg.class_conditioned:
@@ -99,9 +103,11 @@ def save_loss_curve(run_dir: Path, title: str) -> Path | None:
         losses.append(record["loss"])
     if not steps:
         return None
-    window = max(1, len(losses) // 50)
-    cumulative = torch.tensor([0.0] + losses, dtype=torch.float64).cumsum(0)
-    smooth = [float(cumulative[i + 1] - cumulative[max(0, i + 1 - window)]) / min(i + 1, window)
-              for i in range(len(losses))]
-    return save_curve(run_dir / "loss.png", steps, {"loss": losses, f"running mean ({window} steps)": smooth},
-                      ylabel="MSE loss", title=title, log_y=True, overwrite=True)
+    series, window = {"loss": losses}, len(losses) // 50
+    if window > 1:
+        cumulative = torch.tensor([0.0] + losses, dtype=torch.float64).cumsum(0)
+        series[f"running mean ({window} steps)"] = [
+            float(cumulative[i + 1] - cumulative[max(0, i + 1 - window)]) / min(i + 1, window)
+            for i in range(len(losses))]
+    return save_curve(run_dir / "loss.png", steps, series, ylabel="MSE loss", title=title, log_y=True,
+                      overwrite=True)
