@@ -15,7 +15,7 @@ import sys
 from . import __version__
 from .errors import UserError
 
-COMMANDS = ("info", "train", "partb")
+COMMANDS = ("info", "tour", "report", "train", "partb")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -59,13 +59,11 @@ def load_course_model(name_or_path: str, device=None) -> tuple[CourseUNet, Cours
 
 
 def is_deepfloyd(name: str) -> bool:
-    lowered = name.lower()
-    if lowered.startswith(("deepfloyd", "if-")):
-        return True
+    """IF's aliases, a DeepFloyd/… id or a diffusers folder, or any other Hub id ("org/name") not on disk."""
+    from .deepfloyd import is_deepfloyd as names_if  # cheap: diffusers is imported lazily there
+
     path = Path(name).expanduser()
-    if path.is_dir():
-        return (path / "model_index.json").is_file() or (path / "unet").is_dir()
-    return "/" in name and not path.exists() and not name.endswith(".safetensors")
+    return names_if(name) or ("/" in name and not path.exists() and not name.endswith(".safetensors"))
 
 
 def load_denoiser(name_or_path: str = DEFAULT_MODEL, device=None, **deepfloyd_options):

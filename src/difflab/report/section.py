@@ -1,0 +1,205 @@
+"""The contract between a deliverable and the report: one folder per deliverable, closed by section.json.
+
+A deliverable with ID ``A1.7a`` owns ``<report>/sections/A1.7a/``. It writes its figures (PNG or
+GIF) and, if it makes per-image outputs, ``records.jsonl`` (one JSON line per image, as in every
+difflab run folder). Then, LAST and atomically, ``section.json``:
+
+| field       | type                          | meaning                                                |
+|-------------|-------------------------------|--------------------------------------------------------|
+| format      | "difflab-section/1"           | this contract's version                                |
+| id          | str                           | the deliverable ID of spec §4 (A0.1 … B-BW)            |
+| title       | str                           | one line                                               |
+| part        | "A" or "B"                    | which half of the project                              |
+| status      | "done", "not run" or "failed" | only "done" sections are shown as sections             |
+| reason      | str                           | why a section is "not run" or "failed" ("" if done)    |
+| figures     | [{file, caption, scale?}]     | files relative to the section folder; scale: zoom ≥ 1  |
+| paragraph   | str                           | what the figures show (blank line = new paragraph)     |
+| params      | {name: value}                 | exact parameters, shown as a table in insertion order  |
+| seeds       | [int]                         | every seed used                                        |
+| metrics     | {name: number} or {label: {name: number}} | evaluation numbers for the summary table   |
+| seconds     | float                         | compute time of the section                            |
+| records     | "records.jsonl" or null       | the per-image records, if any                          |
+| config_hash | str                           | hash of the settings that made it (the resume rule)    |
+
+Resume rule: a section is complete exactly when its section.json exists with status "done"; a
+tour skips it when its config_hash also equals the one the tour would use now. Anything else
+(no section.json, "not run", "failed", another hash) is cleared and run again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from ..atomic import append_jsonl, atomic_write
+from ..errors import UserError
+
+FORMAT = "difflab-section/1"
+SECTIONS_DIR = "sections"
+TOUR_FILE = "tour.json"  # the tour's own settings, at the top of the report folder
+SECTION_FILE = "section.json"
+RECORDS_FILE = "records.jsonl"
+STATUSES = ("done", "not run", "failed")
+FIGURE_SUFFIXES = (".png", ".gif", ".jpg", ".jpeg", ".svg", ".webp")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
+
+
+def check_id(section_id: str) -> str:
+    if not isinstance(section_id, str) or not _ID.match(section_id) or ".." in section_id:
+        raise ValueError(f"bad section id {section_id!r}: letters, digits, '.' and '-' only")
+    return section_id
+
+
+def section_dir(report_dir: str | os.PathLike, section_id: str) -> Path:
+    return Path(report_dir) / SECTIONS_DIR / check_id(section_id)
+
+
+def check_relative(name: str | os.PathLike) -> str:
+    """A file name inside a section folder: relative, no '..', forward slashes (it becomes a link)."""
+    text = Path(name).as_posix()
+    if Path(name).is_absolute() or not text or text.startswith("/") or ".." in text.split("/") or text == ".":
+        raise ValueError(f"{name!r} must be a relative path inside the section folder")
+    return text
+
+
+def write_section_json(folder: Path, data: dict) -> Path:
+    """section.json, atomically, keys in the order given (params keep their order)."""
+    path = folder / SECTION_FILE
+    with atomic_write(path, overwrite=True, mode="w") as handle:
+        json.dump(data, handle, indent=2)  # ASCII-only: \u escapes, whatever the locale
+        handle.write("\n")
+    return path
+
+
+def read_section(folder: str | os.PathLike) -> dict:
+    """The section.json of a section folder; UserError (one line) if it is unreadable or malformed."""
+    path = Path(folder) / SECTION_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"cannot read {path}: {err}") from None
+    problems = _problems(data)
+    if problems:
+        raise UserError(f"{path} is not a valid section: {problems[0]}")
+    return data
+
+
+def _problems(data: Any) -> list[str]:
+    if not isinstance(data, dict):
+        return ["not a JSON object"]
+    out = [f"missing field {key!r}" for key in ("id", "title", "part", "status") if key not in data]
+    if out:
+        return out
+    if data["status"] not in STATUSES:
+        out.append(f"status {data['status']!r} is not one of {STATUSES}")
+    if data["part"] not in ("A", "B"):
+        out.append(f"part {data['part']!r} is not 'A' or 'B'")
+    figures = data.get("figures", [])
+    if not isinstance(figures, list) or not all(isinstance(f, dict) and "file" in f for f in figures):
+        out.append("figures must be a list of {file, caption}")
+    for key, kind in (("params", dict), ("seeds", list), ("paragraph", str)):
+        if key in data and not isinstance(data[key], kind):
+            out.append(f"{key} must be a {kind.__name__}")
+    if data.get("metrics") is not None and not isinstance(data["metrics"], dict):
+        out.append("metrics must be an object")
+    return out
+
+
+def is_done(report_dir: str | os.PathLike, section_id: str, config_hash: str | None = None) -> bool:
+    """True if the section finished (status "done") — with this config_hash, when one is given."""
+    try:
+        data = read_section(section_dir(report_dir, section_id))
+    except UserError:
+        return False
+    return data["status"] == "done" and (config_hash is None or data.get("config_hash") == config_hash)
+
+
+def clear_section(report_dir: str | os.PathLike, section_id: str) -> None:
+    """Remove a section folder (a crashed, not-run, failed or outdated attempt) before running again."""
+    folder = section_dir(report_dir, section_id)
+    if folder.is_dir():
+        shutil.rmtree(folder)
+
+
+def write_status(report_dir: str | os.PathLike, section_id: str, title: str, part: str, status: str,
+                 reason: str, config_hash: str | None = None) -> Path:
+    """Record a section that did not produce its figures: status "not run" or "failed", with why."""
+    if status not in ("not run", "failed"):
+        raise ValueError(f"write_status records 'not run' or 'failed', not {status!r}")
+    folder = section_dir(report_dir, section_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_section_json(folder, {"format": FORMAT, "id": section_id, "title": title, "part": part,
+                                       "status": status, "reason": reason, "config_hash": config_hash})
+
+
+class Section:
+    """What a deliverable fills in: figures, parameters, seeds, a paragraph; then `finish()`.
+
+    >>> s = Section(report, "A1.1", "Forward process", "A")
+    >>> save_png(image, s.path("forward.png"))
+    >>> s.add_figure("forward.png", "the photo at t = 250, 500, 750 (seed 0)")
+    >>> s.params["t"] = [250, 500, 750]; s.seeds.append(0); s.paragraph = "…"
+    >>> s.finish(metrics={"classifier_fid": 12.3})
+    """
+
+    def __init__(self, report_dir: str | os.PathLike, section_id: str, title: str, part: str,
+                 config_hash: str | None = None):
+        if part not in ("A", "B"):
+            raise ValueError(f"part must be 'A' or 'B', not {part!r}")
+        self.id, self.title, self.part, self.config_hash = check_id(section_id), title, part, config_hash
+        self.dir = section_dir(report_dir, section_id)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.figures: list[dict] = []
+        self.params: dict[str, Any] = {}
+        self.seeds: list[int] = []
+        self.paragraph = ""
+        self.finished = False
+        self.seconds: float | None = None
+        self._start = time.monotonic()
+
+    def path(self, name: str) -> Path:
+        """Where to write file `name` of this section (its folders are created)."""
+        target = self.dir / check_relative(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def add_figure(self, file: str, caption: str, scale: int | None = None) -> None:
+        """Show `file` (relative to the section folder) with `caption`; `scale` zooms small images."""
+        name = check_relative(file)
+        if Path(name).suffix.lower() not in FIGURE_SUFFIXES:
+            raise ValueError(f"{name}: a figure is one of {', '.join(FIGURE_SUFFIXES)}")
+        figure: dict[str, Any] = {"file": name, "caption": caption}
+        if scale is not None:
+            if int(scale) < 1:
+                raise ValueError("scale must be a positive integer")
+            figure["scale"] = int(scale)
+        self.figures.append(figure)
+
+    def record(self, record: dict) -> None:
+        """One JSON line in this section's records.jsonl (one per output image)."""
+        append_jsonl(self.dir / RECORDS_FILE, record)
+
+    def finish(self, metrics: dict | None = None, seconds: float | None = None) -> Path:
+        """Write section.json (last, atomically): the section is complete. Returns its path."""
+        if self.finished:
+            raise RuntimeError(f"section {self.id} is already finished")
+        missing = [f["file"] for f in self.figures if not (self.dir / f["file"]).is_file()]
+        if missing:
+            raise RuntimeError(f"section {self.id}: figure file {missing[0]} was never written")
+        self.seconds = round(time.monotonic() - self._start if seconds is None else float(seconds), 3)
+        data = {"format": FORMAT, "id": self.id, "title": self.title, "part": self.part, "status": "done",
+                "reason": "", "figures": self.figures, "paragraph": self.paragraph, "params": self.params,
+                "seeds": [int(s) for s in self.seeds], "metrics": metrics or {},
+                "seconds": self.seconds,
+                "records": RECORDS_FILE if (self.dir / RECORDS_FILE).is_file() else None,
+                "config_hash": self.config_hash}
+        path = write_section_json(self.dir, data)
+        self.finished = True
+        return path
