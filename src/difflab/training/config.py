@@ -180,11 +180,11 @@ _COURSE["flow-class-nolr"] = {**_COURSE["flow-class"], "lr_schedule": "constant"
 _QUICK_CHANGES = {
     "denoise": dict(hidden=32, batch_size=64, epochs=5, lr=1e-3),
     "pure-noise": dict(hidden=32, batch_size=64, epochs=5, lr=1e-3),
-    "ddpm": dict(hidden=32, batch_size=64, epochs=30, sample_epochs=(1, 10, 30), sample_steps=100),
-    "ddpm-class": dict(hidden=32, batch_size=64, epochs=30, sample_epochs=(1, 10, 30), sample_steps=100),
-    "flow": dict(hidden=32, epochs=30, sample_epochs=(1, 10, 30), sample_steps=50),
-    "flow-class": dict(hidden=32, epochs=30, sample_epochs=(1, 10, 30), sample_steps=50),
-    "flow-class-nolr": dict(hidden=32, epochs=30, sample_epochs=(1, 10, 30), sample_steps=50),
+    "ddpm": dict(hidden=32, batch_size=64, epochs=20, sample_epochs=(1, 10, 20), sample_steps=100),
+    "ddpm-class": dict(hidden=32, batch_size=64, epochs=20, sample_epochs=(1, 10, 20), sample_steps=100),
+    "flow": dict(hidden=32, epochs=20, sample_epochs=(1, 10, 20), sample_steps=50),
+    "flow-class": dict(hidden=32, epochs=20, sample_epochs=(1, 10, 20), sample_steps=50),
+    "flow-class-nolr": dict(hidden=32, epochs=20, sample_epochs=(1, 10, 20), sample_steps=50),
 }
 
 
