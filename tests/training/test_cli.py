@@ -58,3 +58,17 @@ def test_cli_trains_and_stops(tmp_path, capsys):
     assert "--resume" in capsys.readouterr().out
     assert main(["train", "--resume", str(run), "--quiet"]) == 0
     assert "trained run: 2 steps" in capsys.readouterr().out
+
+
+def test_eval_scores_a_trained_run(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "quick-flow-class", "--quiet", "--out", str(run), "--hidden", "4", "--epochs", "1",
+                 "--train-images", "64", "--batch-size", "32", "--sample-epochs", "", "--samples-per-class", "0",
+                 "--test-images", "8", "--threads", "1"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run), "--n", "20", "--steps", "2", "--batch-size", "10", "--quiet",
+                 "--out", str(tmp_path / "eval")]) == 0
+    out = capsys.readouterr().out
+    assert "classifier-FID" in out and "class accuracy" in out
+    assert (tmp_path / "eval" / "metrics.json").is_file() and (tmp_path / "eval" / "samples.png").is_file()
+    assert code(["eval", str(run), "--n", "0"]) == 2 and "--n must be" in capsys.readouterr().err
