@@ -72,3 +72,16 @@ def test_eval_scores_a_trained_run(tmp_path, capsys):
     assert "classifier-FID" in out and "class accuracy" in out
     assert (tmp_path / "eval" / "metrics.json").is_file() and (tmp_path / "eval" / "samples.png").is_file()
     assert code(["eval", str(run), "--n", "0"]) == 2 and "--n must be" in capsys.readouterr().err
+
+
+def test_partb_figures(tmp_path, capsys):
+    assert main(["partb", "noising", "--out", str(tmp_path / "noise")]) == 0
+    assert (tmp_path / "noise" / "noising.png").is_file()
+    assert code(["partb", "ood"]) == 2 and "needs a trained" in capsys.readouterr().err
+    assert code(["partb", "blur"]) == 2 and "unknown figure" in capsys.readouterr().err
+    run = tmp_path / "den"
+    assert main(["train", "quick-denoise", "--quiet", "--out", str(run), "--hidden", "4", "--epochs", "1",
+                 "--train-images", "64", "--test-images", "8", "--threads", "1"]) == 0
+    assert code(["partb", "mean", str(run)]) == 2 and "needs a pure-noise model" in capsys.readouterr().err
+    assert main(["partb", "ood", str(run), "--index", "3", "--out", str(tmp_path / "ood")]) == 0
+    assert (tmp_path / "ood" / "ood.png").is_file()
