@@ -17,7 +17,7 @@ import dataclasses
 
 from ..errors import UserError
 from ..training import TrainingInterrupted, resolve, resume, train
-from ..training.config import CONFIG_FIELDS, PRESETS, RECIPES, preset, preset_names
+from ..training.config import CONFIG_FIELDS, RECIPES, TrainConfig, preset, preset_names
 
 _SHOWN = ("kind", "conditioning", "hidden", "batch_size", "epochs", "lr", "lr_schedule", "sample_epochs",
           "sample_steps")
@@ -83,12 +83,16 @@ def run(args) -> int:
 
 
 def _list() -> int:
-    print("preset".ljust(30) + "  ".join(name for name in _SHOWN))
+    rows = [["preset", *_SHOWN]]
     for name in preset_names():
         config = preset(name)
-        values = [",".join(map(str, v)) if isinstance(v, tuple) else str(v)
-                  for v in (getattr(config, k) for k in _SHOWN)]
-        print(name.ljust(30) + "  ".join(values))
-    print(f"\npresets: {', '.join(PRESETS)}; fields not shown keep the TrainConfig defaults "
-          f"({', '.join(f'{f.name}={f.default}' for f in dataclasses.fields(config) if f.name in ('ema_decay', 'p_uncond', 'guidance', 'dataset'))}).")
+        rows.append([name] + [",".join(map(str, v)) if isinstance(v, tuple) else str(v)
+                              for v in (getattr(config, k) for k in _SHOWN)])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    print(f"\nevery preset: dataset {defaults['dataset']}, p_uncond {defaults['p_uncond']}, guidance "
+          f"{defaults['guidance']}, EMA {defaults['ema_decay']} with warm-up, T {defaults['num_train_steps']}, "
+          f"beta {defaults['beta_start']}..{defaults['beta_end']}, seed {defaults['seed']}")
     return 0
