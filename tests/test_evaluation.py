@@ -38,17 +38,8 @@ def blobs(n: int, seed: int, shift: float = 0.0) -> SimpleNamespace:
                            class_names=[f"c{k}" for k in range(10)], split="train")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These models are tiny: a second thread only adds contention on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def trained(one_thread):
+def trained():
     model, report = train_classifier(blobs(300, 0), blobs(100, 1), epochs=3, batch_size=32, lr=1e-2, seed=0,
                                      progress=False, config=SMALL)
     return model, report
