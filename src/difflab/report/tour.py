@@ -110,6 +110,7 @@ class Lazy:
 
 pending, lazy = Pending, Lazy
 _DELIV = "difflab.report.deliverables"
+_PARTA = "difflab.report.part_a"
 PARTA = "the Part A procedures (branch parta: difflab sample/denoise/edit/illusion)"
 PARTB = "Part B training and its shipped checkpoints (branch training: difflab train)"
 
@@ -139,7 +140,7 @@ def _d(id: str, title: str, run: Runner, needs: tuple[str, ...] | None = None, q
 
 
 DELIVERABLES: tuple[Deliverable, ...] = (
-    _d("A0.1", "Sampling: three prompts, at two or more step counts", pending(PARTA), ("part-a-model", "prompts")),
+    _d("A0.1", "Sampling: three prompts, at two or more step counts", lazy(f"{_PARTA}:sampling_steps"), ("part-a-model", "prompts")),
     _d("A0.2", "The seed, reused by every figure", lazy(f"{_DELIV}:seed_section"), ()),
     _d("A1.1", "Forward process: the test photo at t = 250, 500, 750", lazy(f"{_DELIV}:forward_process"),
        ("part-a-path", "test-photo")),
@@ -147,8 +148,8 @@ DELIVERABLES: tuple[Deliverable, ...] = (
     _d("A1.3", "One-step denoising at t = 250, 500, 750", pending(PARTA)),
     _d("A1.4a", "Iterative denoising from t = 690: the image every 5th step", pending(PARTA)),
     _d("A1.4b", "Iterative vs one-step vs blur, from the same t = 690 image", pending(PARTA)),
-    _d("A1.5", "Sampling from pure noise: 5 samples, no guidance", pending(PARTA)),
-    _d("A1.6", "Classifier-free guidance: 5 samples, γ = 7", pending(PARTA)),
+    _d("A1.5", "Sampling from pure noise: 5 samples, no guidance", lazy(f"{_PARTA}:samples_unguided")),
+    _d("A1.6", "Classifier-free guidance: 5 samples, γ = 7", lazy(f"{_PARTA}:samples_cfg")),
     _d("A1.7a", "SDEdit of the test photo at i_start = 1, 3, 5, 7, 10, 20", pending(PARTA)),
     _d("A1.7b", "SDEdit of two more photos", pending(PARTA)),
     _d("A1.7.1a", "SDEdit of a web image", pending(PARTA)),
