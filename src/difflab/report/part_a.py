@@ -5,15 +5,19 @@ staff prompts, "a high quality photo" as the unprompted condition, CFG γ = 7) a
 models (``"class"``: digits as conditions, the null class as the unprompted one, CFG γ = 5).
 
 Time grids: grid indices (i_start) always refer to the 33-step grid of `difflab.timesteps`, so
-i_start = 10 is t = 690 on IF and t = 10/33 on a flow model. IF runs every loop on that grid, as
-the course does. The course models run on a CPU in this tour, so their loops continue from the
-same noisy image on a coarser grid (`PartA.steps` steps from noise to clean, ``--quick`` fewer):
-the noise level of every edit is exactly the course's, only the number of steps back differs.
-A1.4 shows the course's loop itself and always runs on the 33-step grid.
+i_start = 10 is t = 690 on IF and t = 10/33 on a flow model, and every loop runs on that grid as the
+course's do. Under ``--quick`` loops continue from the same noisy image on an 8-step grid: the noise
+level of every edit is still the course's, only the number of steps back differs. A1.4 shows the
+course's loop itself and always runs on the 33-step grid.
+
+Every deliverable runs on one thread (`_single_threaded`): on a shared 2-core CPU, two threads per
+small 28-px batch were 20× slower than one.
 """
 
 from __future__ import annotations
 
+import functools
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -68,6 +72,32 @@ CLASS = {  # digits: the staff pairs have no digit counterpart, so pairs that su
     "hybrids": (("8", "3"), ("7", "1")),
     "bw": (("1", "0", "negate", 0), ("1", "7", "jigsaw", 1)),
 }
+
+
+@contextmanager
+def _one_thread():
+    """Tiny convolutions (the blur search) run far faster on one thread than on contended several."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _best_blur(noisy, clean, value_range):
+    with _one_thread():
+        return best_blur(noisy, clean, value_range)
+
+
+def _single_threaded(run):
+    """A deliverable run on one thread: 28-px batches of a few images gain nothing from more, and on a
+    shared CPU several threads spin against each other (measured: 0.15 s a call on one, 3 s on two)."""
+    @functools.wraps(run)
+    def wrapped(ctx: TourContext, section: Section) -> None:
+        with _one_thread():
+            return run(ctx, section)
+    return wrapped
 
 
 @dataclass
@@ -125,7 +155,7 @@ def setup(ctx: TourContext) -> PartA:
         kind = model.condition_kind
         text = kind == "text"
         grid = default_grid(model.path, DEFAULT_STEPS)
-        steps = DEFAULT_STEPS if text and not ctx.quick else ctx.pick(8, 4)
+        steps = ctx.pick(DEFAULT_STEPS, 8)
         loop_grid = grid if steps == DEFAULT_STEPS else default_grid(model.path, steps)
         gamma = None if kind == "none" else GUIDANCE.get(kind, 1.0)
         inputs = inputs_for(tuple(model.image_shape))
@@ -138,7 +168,7 @@ def setup(ctx: TourContext) -> PartA:
 
 def _common_params(P: PartA, section: Section, guided: bool = False) -> None:
     section.params.update({"model": getattr(P.model, "name", "?"), "path": P.model.path.name,
-                           "loop steps": f"{P.steps} ({'the 33-step grid' if P.loop_grid is P.grid else 'coarser than the 33-step index grid'})"})
+                           "loop steps": f"{P.steps} ({'the 33-step grid' if P.loop_grid is P.grid else '--quick: coarser than the 33-step index grid'})"})
     if guided:
         section.params["CFG γ"] = P.gamma
 
@@ -200,6 +230,7 @@ def _strip_section(ctx: TourContext, section: Section, specs: list[str], prompt,
 
 # ---------------------------------------------------------------- A0.1, A1.5, A1.6: sampling
 
+@_single_threaded
 def sampling_steps(ctx: TourContext, section: Section) -> None:
     """A0.1: three prompts (classes) at two step counts, CFG as from A1.6 on."""
     P = setup(ctx)
@@ -273,11 +304,13 @@ def _five_samples(ctx: TourContext, section: Section, guided: bool) -> None:
                "guided toward a class (0–4); the digits are bolder and more legible than A1.5's unguided ones."))
 
 
+@_single_threaded
 def samples_unguided(ctx: TourContext, section: Section) -> None:
     """A1.5: 5 samples, no CFG ("a high quality photo" on IF, the null class on course models)."""
     _five_samples(ctx, section, guided=False)
 
 
+@_single_threaded
 def samples_cfg(ctx: TourContext, section: Section) -> None:
     """A1.6: 5 samples with CFG (γ = 7 on IF, 5 on class models)."""
     _five_samples(ctx, section, guided=True)
@@ -295,13 +328,14 @@ def _forward_batch(ctx: TourContext, P: PartA):
     return x0, times, seeds, noisy
 
 
+@_single_threaded
 def blur_baseline(ctx: TourContext, section: Section) -> None:
     """A1.2: each noisy image beside its best-PSNR Gaussian blur (an oracle search over kernel and σ)."""
     P = setup(ctx)
     x0, times, seeds, noisy = _forward_batch(ctx, P)
     rows, found = [], []
     for i, t in enumerate(times):
-        best = best_blur(noisy[i:i + 1], x0, P.range)
+        best = _best_blur(noisy[i:i + 1], x0, P.range)
         found.append(best)
         rows.append(torch.cat([noisy[i:i + 1], best.image]))
     labels = [f"t = {P.t_text(t)}" for t in times]
@@ -324,6 +358,7 @@ def blur_baseline(ctx: TourContext, section: Section) -> None:
         "as large as the picture. This is the baseline the diffusion model's one-step estimate is compared with.")
 
 
+@_single_threaded
 def one_step(ctx: TourContext, section: Section) -> None:
     """A1.3: per A1.1 time, original, noisy and one-step x̂0 (unprompted condition, no CFG)."""
     P = setup(ctx)
@@ -370,11 +405,12 @@ def _a14(ctx: TourContext, P: PartA):
                     frames.append((state.t, state.x_t.clone()))
             it = iterative_denoise(den, x_t, t, P.grid, noise, cond, hook=keep)
             one = one_step_denoise(den, x_t, t, cond)
-        blur = best_blur(x_t, x0, P.range)
+        blur = _best_blur(x_t, x0, P.range)
         return {"x0": x0, "seeds": seeds, "t": t, "x_t": x_t, "frames": frames, "it": it, "one": one, "blur": blur}
     return ctx.cached(f"a14:{ctx.model}:{ctx.seed}", run)
 
 
+@_single_threaded
 def iterative_frames(ctx: TourContext, section: Section) -> None:
     """A1.4a: the noisy image every 5th loop of the iterative denoiser from i_start = 10."""
     P = setup(ctx)
@@ -396,6 +432,7 @@ def iterative_frames(ctx: TourContext, section: Section) -> None:
                          "show the shape emerging, the last is nearly clean.")
 
 
+@_single_threaded
 def iterative_compare(ctx: TourContext, section: Section) -> None:
     """A1.4b: original, iterative, one-step and blurred, all from the same t = grid[10] image."""
     P = setup(ctx)
@@ -423,31 +460,37 @@ def iterative_compare(ctx: TourContext, section: Section) -> None:
 
 # ---------------------------------------------------------------- A1.7: SDEdit, web, drawn, inpainting, img2img
 
+@_single_threaded
 def sdedit_test(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     _strip_section(ctx, section, [P.inputs.test], P.prompts["unprompted"], "SDEdit of the test image", 0)
 
 
+@_single_threaded
 def sdedit_own(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     _strip_section(ctx, section, list(P.inputs.own), P.prompts["unprompted"], "SDEdit of two more images", 1)
 
 
+@_single_threaded
 def sdedit_web(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     _strip_section(ctx, section, [P.inputs.web], P.prompts["unprompted"], "SDEdit of a web image", 0)
 
 
+@_single_threaded
 def sdedit_drawn(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     _strip_section(ctx, section, list(P.inputs.drawn), P.prompts["unprompted"], "SDEdit of two hand-drawn images", 1)
 
 
+@_single_threaded
 def img2img_test(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     _strip_section(ctx, section, [P.inputs.test], P.prompts["img2img"], "Conditioned image-to-image translation", 0)
 
 
+@_single_threaded
 def img2img_own(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     _strip_section(ctx, section, list(P.inputs.own), P.prompts["img2img"], "Conditioned image-to-image translation", 1)
@@ -493,11 +536,13 @@ def _inpaint_section(ctx: TourContext, section: Section, specs: list[str], boxes
            else "."))
 
 
+@_single_threaded
 def inpaint_test(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     _inpaint_section(ctx, section, [P.inputs.test], [P.inputs.test_mask], 0)
 
 
+@_single_threaded
 def inpaint_own(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     _inpaint_section(ctx, section, list(P.inputs.own), list(P.inputs.own_masks), 1)
@@ -532,6 +577,7 @@ def _anagrams(ctx: TourContext, section: Section, specs, note: str) -> None:
     section.paragraph = note
 
 
+@_single_threaded
 def anagram_staff(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     note = ("The staff pair: upright an old man, upside down people around a campfire." if P.kind == "text" else
@@ -543,6 +589,7 @@ def anagram_staff(ctx: TourContext, section: Section) -> None:
     _anagrams(ctx, section, [P.prompts["anagram"]], note)
 
 
+@_single_threaded
 def anagram_more(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     note = ("Two more pairs of the staff prompts, each upright and flipped." if P.kind == "text" else
@@ -554,6 +601,7 @@ def anagram_more(ctx: TourContext, section: Section) -> None:
     _anagrams(ctx, section, list(P.prompts["anagrams"]), note)
 
 
+@_single_threaded
 def anagram_views(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     note = ("Bells & whistles: two more views of the Visual Anagrams paper — colour negation and a 4×4 jigsaw "
@@ -596,6 +644,7 @@ def _hybrids(ctx: TourContext, section: Section, pairs, offset: int, note: str) 
     section.paragraph = note
 
 
+@_single_threaded
 def hybrid_staff(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     note = ("The staff pair: a skull from afar, waterfalls up close." if P.kind == "text" else
@@ -606,6 +655,7 @@ def hybrid_staff(ctx: TourContext, section: Section) -> None:
     _hybrids(ctx, section, [P.prompts["hybrid"]], 0, note)
 
 
+@_single_threaded
 def hybrid_more(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     note = ("Two more hybrids of the staff prompts." if P.kind == "text" else
