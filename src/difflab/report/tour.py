@@ -149,7 +149,7 @@ DELIVERABLES: tuple[Deliverable, ...] = (
     _d("A1.4a", "Iterative denoising from t = 690: the image every 5th step", lazy(f"{_PARTA}:iterative_frames")),
     _d("A1.4b", "Iterative vs one-step vs blur, from the same t = 690 image", lazy(f"{_PARTA}:iterative_compare")),
     _d("A1.5", "Sampling from pure noise: 5 samples, no guidance", lazy(f"{_PARTA}:samples_unguided")),
-    _d("A1.6", "Classifier-free guidance: 5 samples, γ = 7", lazy(f"{_PARTA}:samples_cfg")),
+    _d("A1.6", "Classifier-free guidance: 5 samples, γ = 7 (IF), 5 (class models)", lazy(f"{_PARTA}:samples_cfg")),
     _d("A1.7a", "SDEdit of the test photo at i_start = 1, 3, 5, 7, 10, 20", lazy(f"{_PARTA}:sdedit_test")),
     _d("A1.7b", "SDEdit of two more photos", lazy(f"{_PARTA}:sdedit_own")),
     _d("A1.7.1a", "SDEdit of a web image", lazy(f"{_PARTA}:sdedit_web")),
