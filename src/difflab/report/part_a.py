@@ -202,7 +202,7 @@ def _strip_section(ctx: TourContext, section: Section, specs: list[str], prompt,
     save_png(grid_figure(rows, P.range, col_labels=labels), section.path("sdedit.png"))
     times = [P.t_text(_t(P, i)) for i in SDEDIT_LEVELS]
     gtext = f"CFG γ = {P.gamma}" if guided and P.gamma else "no CFG (the null class gains nothing from it)"
-    section.add_figure("sdedit.png", f"{what}: {', '.join(specs)} (rows, seeds {', '.join(map(str, seeds))}), "
+    section.add_figure("sdedit.png", f"{what}: {', '.join(specs)} (row by row; seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}), "
                        f"noised to i_start = {', '.join(map(str, SDEDIT_LEVELS))} of the 33-step grid "
                        f"(t = {', '.join(times)}) and denoised under {P.label(prompt)}, {gtext}, "
                        f"{P.steps}-step loop grid.")
@@ -214,18 +214,20 @@ def _strip_section(ctx: TourContext, section: Section, specs: list[str], prompt,
     section.seeds.extend(seeds)
     _common_params(P, section, guided)
     section.params.update({"images": specs, "condition": P.label(prompt), "i_start": list(SDEDIT_LEVELS),
-                           "t": [_t(P, i) for i in SDEDIT_LEVELS]})
-    far = "a different digit or a cleaned-up one" if P.kind == "class" else "a new photo"
-    section.paragraph = (
-        f"Left to right the edit starts from less and less noise. At i_start = 1 almost nothing of the input "
-        f"survives and the model draws {far}; by i_start = 10 the input's layout decides the result, and at "
-        f"i_start = 20 the output is the input with its noise removed. "
-        + ("Each edit is pulled toward " + P.label(prompt) + ", so the early columns show it and the late ones "
-           "keep the input. " if prompt is not None else "")
-        + ("On 28-px digits noise of standard deviation near 1 hides a thin stroke much sooner than it hides a "
-           "photo: on mnist-flow the columns up to i_start = 10 (t ≤ 10/33) ignore the input and are the same "
-           "sample for the same seed, and only i_start = 20 keeps it. The model knows only digits, so any input — "
-           "a photo, a drawing — is pulled toward the nearest digit-like shape." if P.kind == "class" else ""))
+                           "t": [round(_t(P, i), 4) for i in SDEDIT_LEVELS]})
+    start = ("Left to right the edit starts from less and less noise, so the output keeps more and more of the "
+             "input. ")
+    if P.kind == "class":
+        body = ("On 28-px digits, noise of standard deviation near 1 hides a thin stroke much sooner than it hides a "
+                "photo: on mnist-flow the columns up to i_start = 10 (t ≤ 10/33) ignore the input and show the same "
+                "sample for the same seed, and only i_start = 20 keeps the input's shape. The model knows only "
+                "digits, so any input — a photo, a drawing — is pulled toward a digit-like shape. ")
+    else:
+        body = ("At i_start = 1 almost nothing of the input survives and the model draws a new photo; by i_start = 10 "
+                "the input's layout decides the result, and at i_start = 20 the output is the input, cleaned. ")
+    pulled = ("Each edit is pulled toward " + P.label(prompt) + ": the early columns show it, the late ones keep "
+              "the input." if prompt is not None else "")
+    section.paragraph = start + body + pulled
 
 
 # ---------------------------------------------------------------- A0.1, A1.5, A1.6: sampling
