@@ -110,6 +110,7 @@ class Lazy:
 
 pending, lazy = Pending, Lazy
 _DELIV = "difflab.report.deliverables"
+_PARTA = "difflab.report.part_a"
 PARTA = "the Part A procedures (branch parta: difflab sample/denoise/edit/illusion)"
 PARTB = "Part B training and its shipped checkpoints (branch training: difflab train)"
 
@@ -139,31 +140,31 @@ def _d(id: str, title: str, run: Runner, needs: tuple[str, ...] | None = None, q
 
 
 DELIVERABLES: tuple[Deliverable, ...] = (
-    _d("A0.1", "Sampling: three prompts, at two or more step counts", pending(PARTA), ("part-a-model", "prompts")),
+    _d("A0.1", "Sampling: three prompts, at two or more step counts", lazy(f"{_PARTA}:sampling_steps"), ("part-a-model", "prompts")),
     _d("A0.2", "The seed, reused by every figure", lazy(f"{_DELIV}:seed_section"), ()),
     _d("A1.1", "Forward process: the test photo at t = 250, 500, 750", lazy(f"{_DELIV}:forward_process"),
        ("part-a-path", "test-photo")),
-    _d("A1.2", "Classical denoising: Gaussian blur of the three noisy images", pending(PARTA)),
-    _d("A1.3", "One-step denoising at t = 250, 500, 750", pending(PARTA)),
-    _d("A1.4a", "Iterative denoising from t = 690: the image every 5th step", pending(PARTA)),
-    _d("A1.4b", "Iterative vs one-step vs blur, from the same t = 690 image", pending(PARTA)),
-    _d("A1.5", "Sampling from pure noise: 5 samples, no guidance", pending(PARTA)),
-    _d("A1.6", "Classifier-free guidance: 5 samples, γ = 7", pending(PARTA)),
-    _d("A1.7a", "SDEdit of the test photo at i_start = 1, 3, 5, 7, 10, 20", pending(PARTA)),
-    _d("A1.7b", "SDEdit of two more photos", pending(PARTA)),
-    _d("A1.7.1a", "SDEdit of a web image", pending(PARTA)),
-    _d("A1.7.1b", "SDEdit of two hand-drawn images", pending(PARTA)),
-    _d("A1.7.2a", "Inpainting the test photo", pending(PARTA)),
-    _d("A1.7.2b", "Inpainting two more photos with their own masks", pending(PARTA)),
-    _d("A1.7.3a", "Text-conditioned image-to-image translation of the test photo", pending(PARTA),
+    _d("A1.2", "Classical denoising: Gaussian blur of the three noisy images", lazy(f"{_PARTA}:blur_baseline")),
+    _d("A1.3", "One-step denoising at t = 250, 500, 750", lazy(f"{_PARTA}:one_step")),
+    _d("A1.4a", "Iterative denoising from t = 690: the image every 5th step", lazy(f"{_PARTA}:iterative_frames")),
+    _d("A1.4b", "Iterative vs one-step vs blur, from the same t = 690 image", lazy(f"{_PARTA}:iterative_compare")),
+    _d("A1.5", "Sampling from pure noise: 5 samples, no guidance", lazy(f"{_PARTA}:samples_unguided")),
+    _d("A1.6", "Classifier-free guidance: 5 samples, γ = 7 (IF), 5 (class models)", lazy(f"{_PARTA}:samples_cfg")),
+    _d("A1.7a", "SDEdit of the test photo at i_start = 1, 3, 5, 7, 10, 20", lazy(f"{_PARTA}:sdedit_test")),
+    _d("A1.7b", "SDEdit of two more photos", lazy(f"{_PARTA}:sdedit_own")),
+    _d("A1.7.1a", "SDEdit of a web image", lazy(f"{_PARTA}:sdedit_web")),
+    _d("A1.7.1b", "SDEdit of two hand-drawn images", lazy(f"{_PARTA}:sdedit_drawn")),
+    _d("A1.7.2a", "Inpainting the test photo", lazy(f"{_PARTA}:inpaint_test")),
+    _d("A1.7.2b", "Inpainting two more photos with their own masks", lazy(f"{_PARTA}:inpaint_own")),
+    _d("A1.7.3a", "Text-conditioned image-to-image translation of the test photo", lazy(f"{_PARTA}:img2img_test"),
        ("part-a-model", "prompts")),
-    _d("A1.7.3b", "Text-conditioned image-to-image translation of two more photos", pending(PARTA),
+    _d("A1.7.3b", "Text-conditioned image-to-image translation of two more photos", lazy(f"{_PARTA}:img2img_own"),
        ("part-a-model", "prompts")),
-    _d("A1.8a", "Visual anagram: an old man / people around a campfire", pending(PARTA), ("part-a-model", "prompts")),
-    _d("A1.8b", "Two more visual anagrams", pending(PARTA), ("part-a-model", "prompts")),
-    _d("A1.9a", "Hybrid image: a skull from afar, waterfalls up close", pending(PARTA), ("part-a-model", "prompts")),
-    _d("A1.9b", "Two more hybrid images", pending(PARTA), ("part-a-model", "prompts")),
-    _d("A-BW", "Bells & whistles: anagrams with other views, a course logo", pending(PARTA)),
+    _d("A1.8a", "Visual anagram: an old man / people around a campfire", lazy(f"{_PARTA}:anagram_staff"), ("part-a-model", "prompts")),
+    _d("A1.8b", "Two more visual anagrams", lazy(f"{_PARTA}:anagram_more"), ("part-a-model", "prompts")),
+    _d("A1.9a", "Hybrid image: a skull from afar, waterfalls up close", lazy(f"{_PARTA}:hybrid_staff"), ("part-a-model", "prompts")),
+    _d("A1.9b", "Two more hybrid images", lazy(f"{_PARTA}:hybrid_more"), ("part-a-model", "prompts")),
+    _d("A-BW", "Bells & whistles: anagrams with other views, a course logo", lazy(f"{_PARTA}:anagram_views")),
     _d("B1.2", "Noising digits: z = x + σ·ε for σ from 0 to 1", lazy(f"{_DELIV}:noising_grid"), ("dataset",)),
     _d("B1.2.1a", "Single-step denoiser (σ = 0.5): training loss", pending(PARTB)),
     _d("B1.2.1b", "Single-step denoiser: test digits after epoch 1", pending(PARTB)),
