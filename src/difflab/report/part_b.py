@@ -24,6 +24,8 @@ from .tour import TourContext
 
 # Reduced recipes: overrides of the quick-* presets (hidden, epochs, subset of mnist-5k, …).
 # The default tour uses REDUCED, --quick uses QUICK; tests monkeypatch both.
+# threads=1: on a shared 2-core CPU two torch threads contend and run up to 10× slower (measured).
+THREADS = 1
 _ONE_STEP = dict(hidden=16, batch_size=64, lr=1e-3, lr_schedule="constant", test_images=64)
 REDUCED = {
     "denoise": dict(_ONE_STEP, epochs=5, train_images=2000, sample_epochs=(1, 5)),
@@ -47,7 +49,7 @@ QUICK = {
 }
 # Sampling the shipped class-conditioned models now: (N for the metrics, sampling steps) per mode.
 # The first 40 samples (labels i mod 10) are the 4-per-digit grid.
-EVAL = {"full": dict(n=100, flow_steps=50, ddpm_steps=50), "quick": dict(n=40, flow_steps=10, ddpm_steps=10)}
+EVAL = {"full": dict(n=100, flow_steps=30, ddpm_steps=30), "quick": dict(n=40, flow_steps=10, ddpm_steps=10)}
 # --train: a better time-only model for B-BW (course flow, wider and longer).
 BW_OVERRIDES = dict(hidden=128, epochs=20, sample_epochs=(1, 10, 20))
 
@@ -66,7 +68,8 @@ def _config(ctx: TourContext, recipe: str):
     if ctx.train:
         return resolve(recipe, "course", dataset=ctx.dataset)
     table = QUICK if ctx.quick else REDUCED
-    return resolve(recipe, "quick", dataset=ctx.dataset, seed=ctx.seed, sample_seed=ctx.seed, **table[recipe])
+    settings = dict(dict(seed=ctx.seed, sample_seed=ctx.seed, threads=THREADS), **table[recipe])
+    return resolve(recipe, "quick", dataset=ctx.dataset, **settings)
 
 
 def _mode(ctx: TourContext) -> str:
@@ -350,6 +353,8 @@ def class_loss(kind: str):
 def _evaluate(ctx: TourContext, kind: str, model: str) -> tuple:
     """(samples, labels, EvalResult, settings), shared by the sections of one model."""
     def make():
+        import torch
+
         from ..commands.eval import _default_classifier, sample
         from ..data import load_dataset
         from ..evaluation import evaluate_samples, load_classifier
@@ -358,7 +363,12 @@ def _evaluate(ctx: TourContext, kind: str, model: str) -> tuple:
         steps = settings["flow_steps" if kind == "flow" else "ddpm_steps"]
         denoiser = load_denoiser(model, device="cpu")
         ctx.log(f"tour: sampling {settings['n']} images from {model} ({steps} steps, γ = 5) and scoring them")
-        samples, labels = sample(denoiser, settings["n"], 5.0, steps, ctx.seed, 250, True)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(threads if ctx.train else THREADS)
+        try:
+            samples, labels = sample(denoiser, settings["n"], 5.0, steps, ctx.seed, 250, True)
+        finally:
+            torch.set_num_threads(threads)
         classifier = load_classifier(_default_classifier(denoiser.spec.dataset))
         real = ctx.cached(f"dataset:{denoiser.spec.dataset}:all", lambda: load_dataset(denoiser.spec.dataset, "all"))
         result = evaluate_samples(classifier, samples, labels, real.images, seed=ctx.seed)
