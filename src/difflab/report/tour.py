@@ -111,6 +111,7 @@ class Lazy:
 pending, lazy = Pending, Lazy
 _DELIV = "difflab.report.deliverables"
 _PARTA = "difflab.report.part_a"
+_PARTB = "difflab.report.part_b"
 PARTA = "the Part A procedures (branch parta: difflab sample/denoise/edit/illusion)"
 PARTB = "Part B training and its shipped checkpoints (branch training: difflab train)"
 
@@ -166,24 +167,24 @@ DELIVERABLES: tuple[Deliverable, ...] = (
     _d("A1.9b", "Two more hybrid images", lazy(f"{_PARTA}:hybrid_more"), ("part-a-model", "prompts")),
     _d("A-BW", "Bells & whistles: anagrams with other views, a course logo", lazy(f"{_PARTA}:anagram_views")),
     _d("B1.2", "Noising digits: z = x + σ·ε for σ from 0 to 1", lazy(f"{_DELIV}:noising_grid"), ("dataset",)),
-    _d("B1.2.1a", "Single-step denoiser (σ = 0.5): training loss", pending(PARTB)),
-    _d("B1.2.1b", "Single-step denoiser: test digits after epoch 1", pending(PARTB)),
-    _d("B1.2.1c", "Single-step denoiser: test digits after epoch 5", pending(PARTB)),
-    _d("B1.2.2", "Single-step denoiser out of distribution: σ from 0 to 1", pending(PARTB)),
-    _d("B1.2.3a", "Denoising pure noise: training loss", pending(PARTB)),
-    _d("B1.2.3b", "Denoising pure noise: outputs after epochs 1 and 5", pending(PARTB)),
-    _d("B1.2.3c", "Denoising pure noise beside the training-set average", pending(PARTB)),
-    _d("B2.2", "DDPM, time-conditioned: training loss", pending(PARTB)),
-    _d("B2.3", "DDPM, time-conditioned: samples after epochs 5 and 20", pending(PARTB)),
-    _d("B2.5a", "DDPM, class-conditioned: training loss", pending(PARTB)),
-    _d("B2.5b", "DDPM, class-conditioned: 4 samples per digit after epochs 5 and 20, γ = 5", pending(PARTB)),
-    _d("B2.2-FM", "Flow matching, time-conditioned: training loss", pending(PARTB)),
-    _d("B2.3-FM", "Flow matching, time-conditioned: samples after epochs 1, 5 and 10", pending(PARTB)),
-    _d("B2.5-FM", "Flow matching, class-conditioned: training loss", pending(PARTB)),
+    _d("B1.2.1a", "Single-step denoiser (σ = 0.5): training loss", lazy(f"{_PARTB}:denoiser_loss")),
+    _d("B1.2.1b", "Single-step denoiser: test digits after epoch 1", lazy(f"{_PARTB}:denoiser_epoch1")),
+    _d("B1.2.1c", "Single-step denoiser: test digits after epoch 5", lazy(f"{_PARTB}:denoiser_final")),
+    _d("B1.2.2", "Single-step denoiser out of distribution: σ from 0 to 1", lazy(f"{_PARTB}:denoiser_ood")),
+    _d("B1.2.3a", "Denoising pure noise: training loss", lazy(f"{_PARTB}:pure_noise_loss")),
+    _d("B1.2.3b", "Denoising pure noise: outputs after epochs 1 and 5", lazy(f"{_PARTB}:pure_noise_epochs")),
+    _d("B1.2.3c", "Denoising pure noise beside the training-set average", lazy(f"{_PARTB}:pure_noise_mean")),
+    _d("B2.2", "DDPM, time-conditioned: training loss", lazy(f"{_PARTB}:ddpm_loss")),
+    _d("B2.3", "DDPM, time-conditioned: samples after epochs 5 and 20", lazy(f"{_PARTB}:ddpm_samples")),
+    _d("B2.5a", "DDPM, class-conditioned: training loss", lazy(f"{_PARTB}:ddpm_class_loss")),
+    _d("B2.5b", "DDPM, class-conditioned: 4 samples per digit after epochs 5 and 20, γ = 5", lazy(f"{_PARTB}:ddpm_class_samples")),
+    _d("B2.2-FM", "Flow matching, time-conditioned: training loss", lazy(f"{_PARTB}:flow_loss")),
+    _d("B2.3-FM", "Flow matching, time-conditioned: samples after epochs 1, 5 and 10", lazy(f"{_PARTB}:flow_samples")),
+    _d("B2.5-FM", "Flow matching, class-conditioned: training loss", lazy(f"{_PARTB}:flow_class_loss")),
     _d("B2.6-FM", "Flow matching, class-conditioned: 4 samples per digit after epochs 1, 5, 10, γ = 5",
-       pending(PARTB)),
-    _d("B2.6-noLR", "Flow matching without the learning-rate scheduler", pending(PARTB)),
-    _d("B-BW", "Bells & whistles: a better time-conditioned model", pending(PARTB), quick=False),
+       lazy(f"{_PARTB}:flow_class_samples")),
+    _d("B2.6-noLR", "Flow matching without the learning-rate scheduler", lazy(f"{_PARTB}:flow_nolr")),
+    _d("B-BW", "Bells & whistles: a better time-conditioned model", lazy(f"{_PARTB}:better_time_only"), quick=False),
 )
 
 
