@@ -221,13 +221,16 @@ def _strip_section(ctx: TourContext, section: Section, specs: list[str], prompt,
         body = ("On 28-px digits, noise of standard deviation near 1 hides a thin stroke much sooner than it hides a "
                 "photo: on mnist-flow the columns up to i_start = 10 (t ≤ 10/33) ignore the input and show the same "
                 "sample for the same seed, and only i_start = 20 keeps the input's shape. The model knows only "
-                "digits, so any input — a photo, a drawing — is pulled toward a digit-like shape. ")
+                "digits, so any input — a photo, a drawing — is pulled toward a digit-like shape. "
+                + ("This model's DDPM sampler adds fresh noise at every step, so its early columns differ from one "
+                   "another and more of the input can survive the mid levels. " if P.model.path.kind == "discrete"
+                   else ""))
     else:
         body = ("At i_start = 1 almost nothing of the input survives and the model draws a new photo; by i_start = 10 "
                 "the input's layout decides the result, and at i_start = 20 the output is the input, cleaned. ")
     pulled = ("Each edit is pulled toward " + P.label(prompt) + ": the early columns show it, the late ones keep "
               "the input." if prompt is not None else "")
-    section.paragraph = start + body + pulled
+    section.paragraph = (start + body + pulled).strip()
 
 
 # ---------------------------------------------------------------- A0.1, A1.5, A1.6: sampling
@@ -610,8 +613,8 @@ def anagram_views(ctx: TourContext, section: Section) -> None:
             "permutation. The course logo is not made here. "
             + ("Negate works on digits: the image is a thin 1 on black framed by a bright ring that, negated, becomes "
                "a thick dark-centred 0 — both readings are there, if grainy. The jigsaw (4×4 pieces) is harder: "
-               "upright a 1 among loose fragments, reassembled a rough 7; 3 / 8 and 8 / 0 were tried first and gave "
-               "only scattered strokes. Observed on mnist-flow; other models and seeds differ."
+               "upright a 1 among loose fragments, reassembled only a hint of a 7 (a top bar and a slanted piece); "
+               "3 / 8 and 8 / 0 were tried first and gave only scattered strokes. Observed on mnist-flow; other models and seeds differ."
                if P.kind == "class" else "Negation swaps light and dark, so one prompt lives in the shadows of the other."))
     _anagrams(ctx, section, list(P.prompts["bw"]), note)
 
