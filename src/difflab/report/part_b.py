@@ -277,9 +277,9 @@ def ddpm_samples(ctx: TourContext, section: Section) -> None:
     cfg = _config(ctx, "ddpm")
     _epochs_section(ctx, section, "ddpm", f"{cfg.samples} DDPM samples ({cfg.sample_steps} strided steps of "
                     f"T = {cfg.num_train_steps}, seeds {cfg.sample_seed}…{cfg.sample_seed + cfg.samples - 1})")
-    section.paragraph = ("Early samples are blobs and broken strokes; later ones are mostly digit-like. The "
-                         "time-only model chooses the digit itself, and some samples are not any digit at all — "
-                         "the reason for class conditioning.")
+    section.paragraph = ("With the course's recipe early samples are blobs and broken strokes and later ones "
+                         "mostly digit-like; the time-only model chooses the digit itself, and some samples are not "
+                         "any digit at all — the reason for class conditioning." + _reduced_note(ctx, "ddpm", cfg))
 
 
 def flow_loss(ctx: TourContext, section: Section) -> None:
@@ -295,7 +295,21 @@ def flow_samples(ctx: TourContext, section: Section) -> None:
     _epochs_section(ctx, section, "flow", f"{cfg.samples} flow samples ({cfg.sample_steps} Euler steps, seeds "
                     f"{cfg.sample_seed}…{cfg.sample_seed + cfg.samples - 1})")
     section.paragraph = ("The same noise is integrated after each epoch, so the grids can be compared image by "
-                         "image: the shapes sharpen from blobs into strokes as training goes on.")
+                         "image: the shapes sharpen from blobs into strokes as training goes on."
+                         + _reduced_note(ctx, "flow", cfg))
+
+
+COURSE_STEPS = {"ddpm": 20 * 469, "flow": 10 * 938}  # epochs × ceil(60,000 / batch) on full MNIST
+
+
+def _reduced_note(ctx: TourContext, recipe: str, cfg) -> str:
+    if ctx.train:
+        return ""
+    steps = cfg.epochs * -(-(cfg.train_images or 5000) // cfg.batch_size)
+    return (f" This reduced run takes {steps} optimizer steps at D = {cfg.hidden}, against about "
+            f"{COURSE_STEPS[recipe]:,} at D = 64 in the course: expect blotches rather than digits, and run "
+            "`difflab tour --train` (or `difflab train course-" + recipe + "`) for the course's result. The "
+            "class-conditioned models below were trained with the full recipe.")
 
 
 # ----------------------------------------------------------------------------- class-conditioned
@@ -345,8 +359,9 @@ def class_loss(kind: str):
                                "final train loss": round(series["train loss (epoch mean)"][-1], 5)})
         section.seeds.append(cfg.get("seed", 0))
         section.paragraph = ("The loss falls steeply over the first epochs and flattens as the learning rate "
-                             "decays; the test loss of the EMA weights follows the training loss closely, so the "
-                             "model does not overfit the 5,000 training digits.")
+                             "decays. The held-out test loss of the EMA weights keeps falling with it (it lies below "
+                             "the training loss, which averages the raw weights over the whole epoch and includes "
+                             "the label dropout), so the model does not overfit the 5,000 training digits.")
     return run
 
 
@@ -445,7 +460,11 @@ def flow_nolr(ctx: TourContext, section: Section) -> None:
         "scheduled course run ends on, so the late, fine steps are the same, while the early steps are ten times "
         "smaller than the scheduled 1e-2. The cost is a slower start; a constant 1e-2 instead keeps the loss "
         "noisy to the end and the samples grainy. Compare the samples with the scheduled, shipped mnist-flow "
-        "of B2.6-FM.")
+        "of B2.6-FM." + ("" if ctx.train else
+                         f" This run is reduced (D = {cfg.hidden}, {cfg.epochs} epochs on {cfg.train_images or 'all'} "
+                         "digits), so it is far less trained than mnist-flow (D = 64, 15 epochs on 5,000 digits) "
+                         "and the two grids differ mostly by training, not by the schedule; the fair comparison is "
+                         "`difflab tour --train`, which trains the course's constant-lr run."))
 
 
 def better_time_only(ctx: TourContext, section: Section) -> None:
