@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data import load_image
 from ..paths import DiscretePath, GaussianPath
 from ..sampling import NoiseSource
 from .figures import grid_figure, save_gif, save_png
+from .inputs import inputs_for, load_input
 from .section import Section
 from .tour import TourContext
 
@@ -43,6 +43,7 @@ class PartAModel:
     path: GaussianPath
     image_shape: tuple[int, int, int]
     value_range: tuple[float, float]
+    condition_kind: str
 
 
 def part_a_model(ctx: TourContext) -> PartAModel:
@@ -51,9 +52,10 @@ def part_a_model(ctx: TourContext) -> PartAModel:
         from ..models.registry import is_deepfloyd, load_denoiser
         if is_deepfloyd(ctx.model):
             from ..paths import deepfloyd_path
-            return PartAModel(f"{ctx.model} (stage I)", deepfloyd_path(), (3, 64, 64), (-1.0, 1.0))
+            return PartAModel(f"{ctx.model} (stage I)", deepfloyd_path(), (3, 64, 64), (-1.0, 1.0), "text")
         model = load_denoiser(ctx.model, device=torch.device("cpu"))
-        return PartAModel(ctx.model, model.path, tuple(model.image_shape), tuple(model.value_range))
+        return PartAModel(ctx.model, model.path, tuple(model.image_shape), tuple(model.value_range),
+                          model.condition_kind)
     return ctx.cached(f"part-a-model:{ctx.model}", describe)
 
 
@@ -64,11 +66,17 @@ def forward_times(path: GaussianPath, fractions=FORWARD_FRACTIONS) -> list:
     return [round(1 - f, 6) for f in fractions]  # the flow's t = 1 is data
 
 
+def test_image_spec(ctx: TourContext, model) -> str:
+    """The image Part A starts from: a test digit on 28-px digit models, the test photo otherwise."""
+    spec = inputs_for(tuple(model.image_shape)).test
+    return ctx.test_photo if model.condition_kind == "text" or spec.startswith("builtin:") else spec
+
+
 def forward_process(ctx: TourContext, section: Section) -> None:
     """A1.1: x_t = alpha(t)·x0 + sigma(t)·eps for the test photo at three noise levels, and a GIF."""
     model = part_a_model(ctx)
-    channels, size, _ = model.image_shape
-    x0 = load_image(ctx.test_photo, size, value_range=model.value_range, channels=channels)
+    image = test_image_spec(ctx, model)
+    x0 = load_input(image, model)
     times = forward_times(model.path)
     seeds = ctx.seeds(len(times))
     eps = NoiseSource(seeds).randn(x0.shape[1:])
@@ -77,11 +85,11 @@ def forward_process(ctx: TourContext, section: Section) -> None:
                          col_labels=["original"] + [f"t = {t}" for t in times]), section.path("forward.png"))
     alphas = [round(float(model.path.alpha(t)), 4) for t in times]
     sigmas = [round(float(model.path.sigma(t)), 4) for t in times]
-    section.add_figure("forward.png", f"{ctx.test_photo} ({_shape_text(model)}) and x_t = alpha(t)·x_0 + "
+    section.add_figure("forward.png", f"{image} ({_shape_text(model)}) and x_t = alpha(t)·x_0 + "
                        f"sigma(t)·eps at t = {', '.join(map(str, times))} on the {model.path.name} path of "
                        f"{model.name}; eps from seeds {', '.join(map(str, seeds))}, one per image.")
     for i, (t, seed) in enumerate(zip(times, seeds)):
-        section.record({"file": "forward.png", "column": i + 1, "image": ctx.test_photo, "model": model.name,
+        section.record({"file": "forward.png", "column": i + 1, "image": image, "model": model.name,
                         "path": model.path.name, "t": t, "alpha": alphas[i], "sigma": sigmas[i], "seed": seed})
     frames = ctx.pick(24, 8)
     sweep = forward_times(model.path, [k / frames for k in range(frames + 1)])
@@ -93,7 +101,7 @@ def forward_process(ctx: TourContext, section: Section) -> None:
     section.add_figure("forward.gif", f"The same photo swept from t = {sweep[0]} to t = {sweep[-1]} in {frames} "
                        f"steps with one noise image (seed {seeds[0]}).")
     section.seeds.extend(seeds)
-    section.params.update({"model": model.name, "path": model.path.name, "image": ctx.test_photo,
+    section.params.update({"model": model.name, "path": model.path.name, "image": image,
                            "size": _shape_text(model), "t": times, "alpha(t)": alphas, "sigma(t)": sigmas,
                            "GIF frames": frames + 1})
     section.paragraph = (

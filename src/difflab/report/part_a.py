@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -36,7 +36,7 @@ from ..illusions.hybrids import FactorizedDenoiser
 from ..illusions.views import get_view
 from ..sampling import NoiseSource
 from ..timesteps import DEFAULT_STEPS, default_grid
-from .deliverables import forward_times
+from .deliverables import forward_times, test_image_spec
 from .figures import auto_zoom, grid_figure, save_png
 from .inputs import Inputs, inputs_for, load_input
 from .section import Section
@@ -158,9 +158,7 @@ def setup(ctx: TourContext) -> PartA:
         steps = ctx.pick(DEFAULT_STEPS, 8)
         loop_grid = grid if steps == DEFAULT_STEPS else default_grid(model.path, steps)
         gamma = None if kind == "none" else GUIDANCE.get(kind, 1.0)
-        inputs = inputs_for(tuple(model.image_shape))
-        if text or inputs.test.startswith("builtin:"):
-            inputs = Inputs(**{**inputs.__dict__, "test": ctx.test_photo})
+        inputs = replace(inputs_for(tuple(model.image_shape)), test=test_image_spec(ctx, model))
         return PartA(model, kind, grid, loop_grid, steps, gamma, inputs, TEXT if text else CLASS)
     with torch.inference_mode():
         return ctx.cached(f"part-a:{ctx.model}:{ctx.quick}", make)
