@@ -585,10 +585,9 @@ def anagram_staff(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     note = ("The staff pair: upright an old man, upside down people around a campfire." if P.kind == "text" else
             "The staff's old man / campfire pair has no digit counterpart; 6 and 9 are the pair a 180° rotation "
-            "already relates, so the two branches can agree: on mnist-flow the sample reads as a 6 upright and a 9 "
-            "rotated. It shows the mechanism works on this model, not that it can hide two unrelated digits. The "
-            "seed is the tour's seed + 2: of the first six seeds, the plain tour seed gave the blurriest 6/9 (a blob "
-            "with a hole), seeds + 1, + 2 and + 4 gave clean ones.")
+            "already relates, so the two branches can agree: on the shipped mnist-flow the sample reads as a 6 "
+            "upright and a 9 rotated. It shows the mechanism works on this model, not that it can hide two unrelated "
+            "digits. The seed (the tour's seed + 2) was picked by eye among the first few.")
     _anagrams(ctx, section, [P.prompts["anagram"]], note)
 
 
@@ -597,10 +596,9 @@ def anagram_more(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     note = ("Two more pairs of the staff prompts, each upright and flipped." if P.kind == "text" else
             "Two harder pairs under a 180° rotation: 1 / 7 and 2 / 5. A 28-px digit has little room to serve two "
-            "readings, so on mnist-flow the results are compromises: the 1/7 is a 7 with a detached foot that "
-            "rotates into an L-like 7, the 2/5 a Z-shaped stroke that reads as 2 both ways more than as 5. "
-            "An 8 / 0 pair under an upside-down flip was tried and dropped: every seed gave a plain 0 both ways. "
-            "Seeds picked among the tour's first six, as in A1.8a.")
+            "unrelated readings, and on the shipped mnist-flow these mostly fail: the 1/7 comes out as a 1 both "
+            "ways (a rotated 1 is still a 1, so that branch wins), the 2/5 as two bars that read as neither. They "
+            "are shown as the honest limit of anagrams at this size; the 6/9 of A1.8a is the one that works.")
     _anagrams(ctx, section, list(P.prompts["anagrams"]), note)
 
 
@@ -609,10 +607,10 @@ def anagram_views(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     note = ("Bells & whistles: two more views of the Visual Anagrams paper — colour negation and a 4×4 jigsaw "
             "permutation. The course logo is not made here. "
-            + ("Negate works on digits: the image is a thin 1 on black framed by a bright ring that, negated, becomes "
-               "a thick dark-centred 0 — both readings are there, if grainy. The jigsaw (4×4 pieces) is harder: "
-               "upright a 1 among loose fragments, reassembled only a hint of a 7 (a top bar and a slanted piece); "
-               "3 / 8 and 8 / 0 were tried first and gave only scattered strokes. Observed on mnist-flow; other models and seeds differ."
+            + ("On the shipped mnist-flow the negate view gives a 0 both ways — dark on light as drawn, light on "
+               "dark negated — with the 1 at most a trace: negation changes the background every digit shares, "
+               "which costs the 1 its branch. The 4×4 jigsaw gives loose strokes with a hint of each digit. Both "
+               "views are exact permutations (or a sign flip), so the mechanism is right; 28 px is the limit."
                if P.kind == "class" else "Negation swaps light and dark, so one prompt lives in the shadows of the other."))
     _anagrams(ctx, section, list(P.prompts["bw"]), note)
 
