@@ -18,7 +18,9 @@ import json
 import shutil
 from pathlib import Path
 
+from ..checkpoints import load_model_file
 from ..errors import UserError
+from ..models.registry import resolve_model_file
 from .section import Section
 from .tour import TourContext
 
@@ -412,9 +414,12 @@ def class_samples(kind: str):
                 name = _copy(_epoch_file(folder, epoch), section, f"epoch-{epoch:03d}.png")
                 section.add_figure(name, f"The training run's own grid after epoch {epoch}.")
         else:
+            _, _, records = load_model_file(resolve_model_file(model))
+            epochs = records.get("train_config", {}).get("epochs", "?")
             section.paragraph = (
                 f"The spec asks for grids after epochs {'5 and 20' if kind == 'ddpm' else '1, 5 and 10'}; "
-                f"difflab ships the final weights of a 15-epoch run only, so one grid of the final model is shown. ")
+                f"difflab ships the final weights of a {epochs}-epoch run only, so one grid of the final model "
+                f"is shown. ")
         metrics = {"classifier_fid": round(result.fid, 3), "classifier_fid_floor": round(result.fid_floor, 3),
                    "class_accuracy": round(result.class_accuracy, 4), "kid": round(result.kid, 5),
                    "kid_floor": round(result.kid_floor, 5)}
