@@ -135,9 +135,10 @@ class Deliverable:
         return not isinstance(self.run, Pending)
 
 
-def _d(id: str, title: str, run: Runner, needs: tuple[str, ...] | None = None, quick: bool = True) -> Deliverable:
+def _d(id: str, title: str, run: Runner, needs: tuple[str, ...] | None = None, quick: bool = True,
+       revision: int = 1) -> Deliverable:
     default = ("part-a-model",) if id[0] == "A" else ("part-b-models",)
-    return Deliverable(id, title, id[0], run, default if needs is None else needs, quick)
+    return Deliverable(id, title, id[0], run, default if needs is None else needs, quick, revision)
 
 
 DELIVERABLES: tuple[Deliverable, ...] = (
@@ -176,11 +177,13 @@ DELIVERABLES: tuple[Deliverable, ...] = (
     _d("B1.2.3c", "Denoising pure noise beside the training-set average", lazy(f"{_PARTB}:pure_noise_mean")),
     _d("B2.2", "DDPM, time-conditioned: training loss", lazy(f"{_PARTB}:ddpm_loss")),
     _d("B2.3", "DDPM, time-conditioned: samples after epochs 5 and 20", lazy(f"{_PARTB}:ddpm_samples")),
-    _d("B2.5a", "DDPM, class-conditioned: training loss", lazy(f"{_PARTB}:ddpm_class_loss")),
+    _d("B2.5a", "DDPM, class-conditioned: training loss", lazy(f"{_PARTB}:ddpm_class_loss"),
+       revision=2),
     _d("B2.5b", "DDPM, class-conditioned: 4 samples per digit after epochs 5 and 20, γ = 5", lazy(f"{_PARTB}:ddpm_class_samples")),
     _d("B2.2-FM", "Flow matching, time-conditioned: training loss", lazy(f"{_PARTB}:flow_loss")),
     _d("B2.3-FM", "Flow matching, time-conditioned: samples after epochs 1, 5 and 10", lazy(f"{_PARTB}:flow_samples")),
-    _d("B2.5-FM", "Flow matching, class-conditioned: training loss", lazy(f"{_PARTB}:flow_class_loss")),
+    _d("B2.5-FM", "Flow matching, class-conditioned: training loss", lazy(f"{_PARTB}:flow_class_loss"),
+       revision=2),
     _d("B2.6-FM", "Flow matching, class-conditioned: 4 samples per digit after epochs 1, 5, 10, γ = 5",
        lazy(f"{_PARTB}:flow_class_samples")),
     _d("B2.6-noLR", "Flow matching without the learning-rate scheduler", lazy(f"{_PARTB}:flow_nolr")),
