@@ -23,6 +23,7 @@ that selects nothing is an error.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -230,13 +231,46 @@ def select(only: str | Sequence[str] | None, deliverables: Sequence[Deliverable]
 
 
 def config_hash(deliverable: Deliverable, ctx: TourContext) -> str:
-    """Hash of the settings a section depends on: Part A sections on --model, Part B on --train."""
+    """Hash of the settings a section depends on: Part A sections on --model, Part B on --train.
+
+    Model files count by content, not by name: a re-shipped `mnist-flow` (or a retrained file given
+    to --model) makes the sections drawn from the old weights run again on resume.
+    """
     config = {"id": deliverable.id, "revision": deliverable.revision, "seed": ctx.seed, "quick": ctx.quick}
     if deliverable.part == "A":
-        config.update(model=ctx.model, test_photo=ctx.test_photo)
+        config.update(model=ctx.model, test_photo=ctx.test_photo, weights=_model_digest(ctx.model))
     else:
         config.update(train=ctx.train, dataset=ctx.dataset)
+        if not ctx.train:  # the shipped class-conditioned models and the evaluation classifier
+            from ..models.registry import builtin_models
+            config["shipped"] = {name: file_digest(path) for name, path in sorted(builtin_models().items())}
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _model_digest(model: str) -> str | None:
+    """The content digest of a course model file (shipped name, file or run folder); None for IF or a bad name."""
+    from ..models.registry import is_deepfloyd, resolve_model_file
+    if is_deepfloyd(model):
+        return None
+    try:
+        return file_digest(resolve_model_file(model))
+    except UserError:
+        return None  # the section itself says what is wrong with --model
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes (first 16 hex digits), remembered while its size and mtime stay the same."""
+    stat = Path(path).stat()
+    return _digest(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()[:16]
 
 
 @dataclass
