@@ -16,6 +16,7 @@ import torch
 
 from difflab.checkpoints import load_model_file, save_model_file
 from difflab.models.registry import weights_dir
+from difflab.training.outputs import read_loss_history
 
 
 def main() -> None:
@@ -32,9 +33,11 @@ def main() -> None:
     if spec.get("extra", {}).get("weights") != args.weights:
         raise SystemExit(f"{source} holds {spec.get('extra', {}).get('weights')} weights, not {args.weights}")
     epochs = [json.loads(line) for line in (args.run_dir / "epochs.jsonl").read_text().splitlines()]
+    steps, losses = read_loss_history(args.run_dir / "stats.jsonl")  # the per-iteration curve (B2.2/B2.5 …)
     records = {**records, "shipped": {"name": args.name, "weights": args.weights, "dtype": "float16",
                                       "source_run": str(args.run_dir), "note": args.note},
                "epochs": epochs,
+               "loss_history": {"step": steps, "loss": [float(f"{loss:.6g}") for loss in losses]},
                "evaluations": [json.loads((folder / "metrics.json").read_text()) for folder in args.eval]}
     target = weights_dir() / f"{args.name}.safetensors"
     save_model_file(target, state, spec, records, dtype=torch.float16, overwrite=True)

@@ -58,3 +58,28 @@ def test_quick_part_b_tour_runs_every_section(tiny, tmp_path):
 def test_bells_and_whistles_needs_train(tmp_path):
     result = run_tour(tmp_path / "t", only=["B-BW"], quiet=True)
     assert "--train" in result.not_run["B-BW"]
+
+
+def _model_file(path, records):
+    from difflab.checkpoints import load_model_file, save_model_file
+    from difflab.models.registry import resolve_model_file
+    state, spec, shipped = load_model_file(resolve_model_file("mnist-flow"))
+    return save_model_file(path, state, spec, {**shipped, **records})
+
+
+@pytest.mark.parametrize("history", [True, False])
+def test_class_loss_draws_the_per_iteration_curve_when_the_model_records_it(tmp_path, monkeypatch, history):
+    records = {"loss_history": {"step": list(range(1, 121)), "loss": [1 / s for s in range(1, 121)]}} if history else {}
+    if not history:
+        records["loss_history"] = {}
+    model = _model_file(tmp_path / "m.safetensors", records)
+    monkeypatch.setattr(part_b, "_class_model", lambda ctx, kind: (str(model), "a test model"))
+    out = tmp_path / "tour"
+    result = run_tour(out, only=["B2.5-FM"], quick=True, quiet=True)
+    assert result.ran == ["B2.5-FM"], result
+    data = read_section(section_dir(out, "B2.5-FM"))
+    files = [f["file"] for f in data["figures"]]
+    if history:
+        assert files == ["loss-per-step.png", "loss.png"] and "120 optimizer steps" in data["figures"][0]["caption"]
+    else:
+        assert files == ["loss.png"] and "not shipped" in data["figures"][0]["caption"]

@@ -185,3 +185,22 @@ def test_forward_process_on_a_course_model_uses_its_own_path(tmp_path, objective
     assert result.ran == ["A1.1"], result.not_run
     data = read_section(tmp_path / "r" / "sections" / "A1.1")
     assert data["params"]["t"] == times and data["params"]["size"].startswith("28×28, grey")
+
+
+def test_resume_redoes_sections_whose_model_file_changed(tmp_path, monkeypatch):
+    from difflab.models import registry
+    from difflab.report.tour import TourContext, config_hash
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(b"weights one")
+    part_a, part_b = (Deliverable(i, "t", i[0], Counter()) for i in ("A1.5", "B2.6-FM"))
+    monkeypatch.setattr(registry, "builtin_models", lambda: {"mnist-flow": model})
+    ctx = TourContext(tmp_path / "r", str(model))
+    before = config_hash(part_a, ctx), config_hash(part_b, ctx)
+    assert (config_hash(part_a, ctx), config_hash(part_b, ctx)) == before  # stable
+    model.write_bytes(b"weights two!")  # re-shipped or retrained: another size, another digest
+    after = config_hash(part_a, ctx), config_hash(part_b, ctx)
+    assert after[0] != before[0] and after[1] != before[1]
+    train = TourContext(tmp_path / "r", str(model), train=True)
+    h = config_hash(part_b, train)
+    model.write_bytes(b"weights three")
+    assert config_hash(part_b, train) == h  # --train does not read the shipped files

@@ -331,16 +331,29 @@ def _records(model: str) -> dict:
     return load_model_file(resolve_model_file(model))[2]
 
 
+def _loss_history(ctx: TourContext, model: str, records: dict) -> tuple[list, list] | None:
+    """(steps, losses) per iteration: the run's stats.jsonl under --train, else the model records (if shipped)."""
+    if ctx.train:
+        from ..training.outputs import read_loss_history
+        return read_loss_history(Path(model).parent / "stats.jsonl")
+    history = records.get("loss_history") or {}
+    return (list(history["step"]), list(history["loss"])) if history.get("step") else None
+
+
 def class_loss(kind: str):
     def run(ctx: TourContext, section: Section) -> None:
         from ..figures import save_curve
         model, origin = _class_model(ctx, kind)
         records = _records(model)
         cfg = records["train_config"]
-        if ctx.train:
-            folder = Path(model).parent
-            _copy(folder / "loss.png", section, "loss-per-step.png")
-            section.add_figure("loss-per-step.png", f"Per-iteration training loss of {origin}.")
+        per_step = _loss_history(ctx, model, records)
+        if per_step:
+            from ..training.outputs import save_loss_history
+            save_loss_history(section.path("loss-per-step.png"), *per_step,
+                              title=f"{model if not ctx.train else cfg['preset']}: loss per iteration")
+            section.add_figure("loss-per-step.png", f"Per-iteration training loss of {origin} over all "
+                               f"{len(per_step[0])} optimizer steps, with its running mean"
+                               + ("." if ctx.train else ", from its model records."))
         epochs = records.get("epochs") or [json.loads(line) for line in
                                            (Path(model).parent / "epochs.jsonl").read_text().splitlines()]
         xs = [e["epoch"] for e in epochs]
@@ -353,7 +366,7 @@ def class_loss(kind: str):
                   f"{cfg['epochs']} epochs on {cfg['dataset']}, p_uncond = {cfg['p_uncond']}")
         section.add_figure("loss.png", f"Training loss per epoch (mean over the epoch's iterations) and the "
                            f"held-out test loss of the EMA weights, of {origin} ({recipe}), from its model records. "
-                           + ("" if ctx.train else "Per-iteration losses are not shipped with the model."))
+                           + ("" if per_step else "Per-iteration losses are not shipped with this model file."))
         section.params.update({"model": model, "origin": origin, "training": recipe,
                                "course": ("T = 300, D = 64, batch 128, Adam 1e-3, ExpLR, 20 epochs on MNIST"
                                           if kind == "ddpm" else

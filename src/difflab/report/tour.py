@@ -23,6 +23,7 @@ that selects nothing is an error.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -135,9 +136,10 @@ class Deliverable:
         return not isinstance(self.run, Pending)
 
 
-def _d(id: str, title: str, run: Runner, needs: tuple[str, ...] | None = None, quick: bool = True) -> Deliverable:
+def _d(id: str, title: str, run: Runner, needs: tuple[str, ...] | None = None, quick: bool = True,
+       revision: int = 1) -> Deliverable:
     default = ("part-a-model",) if id[0] == "A" else ("part-b-models",)
-    return Deliverable(id, title, id[0], run, default if needs is None else needs, quick)
+    return Deliverable(id, title, id[0], run, default if needs is None else needs, quick, revision)
 
 
 DELIVERABLES: tuple[Deliverable, ...] = (
@@ -176,11 +178,13 @@ DELIVERABLES: tuple[Deliverable, ...] = (
     _d("B1.2.3c", "Denoising pure noise beside the training-set average", lazy(f"{_PARTB}:pure_noise_mean")),
     _d("B2.2", "DDPM, time-conditioned: training loss", lazy(f"{_PARTB}:ddpm_loss")),
     _d("B2.3", "DDPM, time-conditioned: samples after epochs 5 and 20", lazy(f"{_PARTB}:ddpm_samples")),
-    _d("B2.5a", "DDPM, class-conditioned: training loss", lazy(f"{_PARTB}:ddpm_class_loss")),
+    _d("B2.5a", "DDPM, class-conditioned: training loss", lazy(f"{_PARTB}:ddpm_class_loss"),
+       revision=2),
     _d("B2.5b", "DDPM, class-conditioned: 4 samples per digit after epochs 5 and 20, γ = 5", lazy(f"{_PARTB}:ddpm_class_samples")),
     _d("B2.2-FM", "Flow matching, time-conditioned: training loss", lazy(f"{_PARTB}:flow_loss")),
     _d("B2.3-FM", "Flow matching, time-conditioned: samples after epochs 1, 5 and 10", lazy(f"{_PARTB}:flow_samples")),
-    _d("B2.5-FM", "Flow matching, class-conditioned: training loss", lazy(f"{_PARTB}:flow_class_loss")),
+    _d("B2.5-FM", "Flow matching, class-conditioned: training loss", lazy(f"{_PARTB}:flow_class_loss"),
+       revision=2),
     _d("B2.6-FM", "Flow matching, class-conditioned: 4 samples per digit after epochs 1, 5, 10, γ = 5",
        lazy(f"{_PARTB}:flow_class_samples")),
     _d("B2.6-noLR", "Flow matching without the learning-rate scheduler", lazy(f"{_PARTB}:flow_nolr")),
@@ -227,13 +231,46 @@ def select(only: str | Sequence[str] | None, deliverables: Sequence[Deliverable]
 
 
 def config_hash(deliverable: Deliverable, ctx: TourContext) -> str:
-    """Hash of the settings a section depends on: Part A sections on --model, Part B on --train."""
+    """Hash of the settings a section depends on: Part A sections on --model, Part B on --train.
+
+    Model files count by content, not by name: a re-shipped `mnist-flow` (or a retrained file given
+    to --model) makes the sections drawn from the old weights run again on resume.
+    """
     config = {"id": deliverable.id, "revision": deliverable.revision, "seed": ctx.seed, "quick": ctx.quick}
     if deliverable.part == "A":
-        config.update(model=ctx.model, test_photo=ctx.test_photo)
+        config.update(model=ctx.model, test_photo=ctx.test_photo, weights=_model_digest(ctx.model))
     else:
         config.update(train=ctx.train, dataset=ctx.dataset)
+        if not ctx.train:  # the shipped class-conditioned models and the evaluation classifier
+            from ..models.registry import builtin_models
+            config["shipped"] = {name: file_digest(path) for name, path in sorted(builtin_models().items())}
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _model_digest(model: str) -> str | None:
+    """The content digest of a course model file (shipped name, file or run folder); None for IF or a bad name."""
+    from ..models.registry import is_deepfloyd, resolve_model_file
+    if is_deepfloyd(model):
+        return None
+    try:
+        return file_digest(resolve_model_file(model))
+    except UserError:
+        return None  # the section itself says what is wrong with --model
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes (first 16 hex digits), remembered while its size and mtime stay the same."""
+    stat = Path(path).stat()
+    return _digest(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()[:16]
 
 
 @dataclass

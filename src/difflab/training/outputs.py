@@ -91,23 +91,31 @@ def save_epoch_outputs(run_dir: Path, epoch: int, nets: dict[str, nn.Module], cf
     return written
 
 
-def save_loss_curve(run_dir: Path, title: str) -> Path | None:
-    """run_dir/loss.png: per-iteration training loss (log y) and its running mean, from stats.jsonl."""
+def read_loss_history(stats: Path) -> tuple[list[int], list[float]]:
+    """(steps, losses) of a run's stats.jsonl: one entry per optimizer step."""
     steps, losses = [], []
-    stats = run_dir / "stats.jsonl"
-    if not stats.is_file():
-        return None
     for line in stats.read_text().splitlines():
         record = json.loads(line)
         steps.append(record["step"])
         losses.append(record["loss"])
-    if not steps:
-        return None
+    return steps, losses
+
+
+def save_loss_history(path: Path, steps: list[int], losses: list[float], title: str) -> Path:
+    """The per-iteration loss (log y) and its running mean over 1/50 of the run, as a PNG at `path`."""
     series, window = {"loss": losses}, len(losses) // 50
     if window > 1:
         cumulative = torch.tensor([0.0] + losses, dtype=torch.float64).cumsum(0)
         series[f"running mean ({window} steps)"] = [
             float(cumulative[i + 1] - cumulative[max(0, i + 1 - window)]) / min(i + 1, window)
             for i in range(len(losses))]
-    return save_curve(run_dir / "loss.png", steps, series, ylabel="MSE loss", title=title, log_y=True,
-                      overwrite=True)
+    return save_curve(path, steps, series, ylabel="MSE loss", title=title, log_y=True, overwrite=True)
+
+
+def save_loss_curve(run_dir: Path, title: str) -> Path | None:
+    """run_dir/loss.png: per-iteration training loss (log y) and its running mean, from stats.jsonl."""
+    stats = run_dir / "stats.jsonl"
+    if not stats.is_file():
+        return None
+    steps, losses = read_loss_history(stats)
+    return save_loss_history(run_dir / "loss.png", steps, losses, title) if steps else None
