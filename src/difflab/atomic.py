@@ -29,6 +29,7 @@ def atomic_write(path: str | os.PathLike, overwrite: bool = False, mode: str = "
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     except OSError as err:
         raise UserError(f"cannot write to {path.parent}: {err.strerror or err}") from None
     try:
@@ -41,6 +42,12 @@ def atomic_write(path: str | os.PathLike, overwrite: bool = False, mode: str = "
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | os.PathLike, data: Any, overwrite: bool = False) -> None:

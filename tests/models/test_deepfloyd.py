@@ -24,15 +24,6 @@ from models.tiny_if import SIZE, SIZE2, WIDTH, make_tiny_if, make_tiny_if_stage2
 TS = strided_timesteps(990, 330)  # [990, 660, 330, 0]: the course's grid, coarsely
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny UNets run ~40× faster on one thread than on two contended ones (OpenMP waits)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="session")
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny-if")

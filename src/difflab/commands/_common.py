@@ -23,7 +23,7 @@ from ..data import load_dataset, load_image, open_image, save_image
 from ..errors import UserError
 from ..frames import FrameRecorder, save_gif, save_strip
 from ..guidance import GuidedDenoiser
-from ..models.registry import DEFAULT_MODEL, load_denoiser
+from ..models.registry import DEFAULT_MODEL, is_deepfloyd, load_denoiser
 from ..runs import append_record, new_run_dir, write_config
 from ..sampling import RULES, UpdateRule, default_rule
 from ..timesteps import DEFAULT_STEPS, default_grid
@@ -38,6 +38,11 @@ def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | Non
     g.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"a shipped model name, a .safetensors file, a run folder or deepfloyd-if (default {DEFAULT_MODEL})")
     g.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    g.add_argument("--memory", default="auto", choices=("auto", "none", "model-offload", "sequential-offload"),
+                   help="DeepFloyd IF only: GPU memory mode (default auto, from the free GPU memory)")
+    g.add_argument("--prompt-embeds", default=None, metavar="FILE",
+                   help="DeepFloyd IF only: precomputed prompt embeddings (.pth dict such as the course's "
+                        "prompt_embeds_dict.pth, or .safetensors), looked up before the T5 encoder")
     g.add_argument("--seed", type=int, default=0, help="seed of the first image; image k uses seed + k (default 0)")
     g.add_argument("--num", type=int, default=1, help="images per prompt (default 1)")
     g.add_argument("--steps", type=int, default=DEFAULT_STEPS,
@@ -83,7 +88,7 @@ def setup(args, default_guidance: float | None = None) -> Setup:
         raise UserError(f"--frames-every must be at least 1, not {args.frames_every}")
     if args.guidance is not None and (args.guidance < 0 or not math.isfinite(args.guidance)):
         raise UserError(f"--guidance must be a number ≥ 0, not {args.guidance}")
-    model = load_denoiser(args.model, device=args.device)
+    model = load_denoiser(args.model, device=args.device, **deepfloyd_options(args))
     grid = default_grid(model.path, args.steps)
     rule = RULES[args.sampler]() if args.sampler else default_rule(model.path)
     try:
@@ -95,6 +100,18 @@ def setup(args, default_guidance: float | None = None) -> Setup:
         guidance = args.guidance if args.guidance is not None else (
             default_guidance if default_guidance is not None else DEFAULT_GUIDANCE.get(model.condition_kind, 1.0))
     return Setup(args, model, grid, rule, guidance)
+
+
+def deepfloyd_options(args) -> dict:
+    """The IF-only flags, passed on only when the model is IF (and only when given)."""
+    if not is_deepfloyd(args.model):
+        if args.prompt_embeds:
+            raise UserError(f"--prompt-embeds is for DeepFloyd IF; {args.model} does not take text prompts")
+        return {}
+    options = {"memory": args.memory}
+    if args.prompt_embeds:
+        options["prompt_embeds"] = args.prompt_embeds
+    return options
 
 
 def default_prompt(model) -> str | None:
@@ -207,6 +224,8 @@ def base_argv(s: Setup, command: Sequence[str], seed: int) -> list[str]:
         argv += ["--guidance", repr(float(s.guidance))]
     if s.args.device:
         argv += ["--device", s.args.device]
+    if s.args.prompt_embeds:
+        argv += ["--prompt-embeds", s.args.prompt_embeds]
     return argv
 
 

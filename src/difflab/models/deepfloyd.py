@@ -327,11 +327,12 @@ def upsample(stage2: IFStageII, images: Tensor, cond: Tensor | Sequence[str], se
              rule: UpdateRule | None = None, progress: Callable | None = None) -> Tensor:
     """Stage II: (N, 3, h, w) images in [−1, 1] → (N, 3, 256, 256), CFG-guided, one seed per image.
 
-    cond: prompt embeddings (N, 77, 4096) or prompts. `wrap` receives the CFG-guided joint denoiser
-    (e.g. an anagram's multi-view wrapper, whose views then act on the low-res image too).
+    cond: prompt embeddings (N, 77, 4096), prompts, or None when `wrap` holds its own conditions.
+    `wrap` receives the CFG-guided joint denoiser (e.g. an anagram's multi-view wrapper, whose views
+    then act on the low-res image too, or a hybrid's factorized one).
     """
     model = stage2 if noise_level is None else stage2.with_noise_level(noise_level)
-    if not isinstance(cond, Tensor):
+    if cond is not None and not isinstance(cond, Tensor):
         cond = model.encode(list(cond))
     noise = NoiseSource(seeds)
     if len(noise) != len(images):

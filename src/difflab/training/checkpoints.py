@@ -1,0 +1,97 @@
+"""Training state on disk: everything `--resume` needs to continue as if never stopped.
+
+A training checkpoint is one safetensors file (never pickle), written atomically, holding
+
+* tensors ``model.*`` (the trained weights and BatchNorm buffers), ``ema.*`` (the averaged copy)
+  and ``optimizer.<i>.<key>`` (Adam's exp_avg, exp_avg_sq and step of parameter i);
+* metadata: the format tag, the run's config (JSON) and the position (JSON): optimizer steps done,
+  the epoch and the batches done within it, elapsed times, and each param group's lr.
+
+No random-generator state needs saving: every random draw of training comes from a generator
+seeded by (seed, epoch) for the data order or (seed, step) for a batch's noise, time and class
+dropout (see `loop.step_generator`), so the position alone fixes all the randomness to come.
+It is distinct from a model file (`difflab.checkpoints`), which holds one set of weights to use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_bytes
+from safetensors.torch import save as save_bytes
+from torch import nn
+
+from ..atomic import atomic_write
+from ..errors import UserError
+
+FORMAT = "difflab-train-state/1"
+
+
+@dataclass
+class Position:
+    """Where a run stands: `step` optimizer steps done; `batch` batches done within `epoch` (0-based)."""
+
+    step: int = 0
+    epoch: int = 0
+    batch: int = 0
+    elapsed_s: float = 0.0      # wall time of the run so far, sampling and checkpoints included
+    train_s: float = 0.0        # time spent inside training steps only (for img/s)
+
+
+def save_train_state(path: str | os.PathLike, net: nn.Module, ema: nn.Module | None,
+                     optimizer: torch.optim.Optimizer, position: Position, config: dict) -> Path:
+    """Write the whole training state to `path` atomically (replacing the previous one)."""
+    tensors = {f"model.{k}": v for k, v in net.state_dict().items()}
+    if ema is not None:
+        tensors.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
+    optim = optimizer.state_dict()
+    for index, entry in optim["state"].items():
+        for key, value in entry.items():
+            if not torch.is_tensor(value):
+                raise TypeError(f"cannot checkpoint non-tensor optimizer state {key!r}")
+            tensors[f"optimizer.{index}.{key}"] = value
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    metadata = {"format": FORMAT, "config": json.dumps(config, sort_keys=True),
+                "position": json.dumps(asdict(position)),
+                "lr": json.dumps([group["lr"] for group in optim["param_groups"]])}
+    payload = save_bytes(tensors, metadata=metadata)
+    with atomic_write(path, overwrite=True) as handle:
+        handle.write(payload)
+    return Path(path)
+
+
+def load_train_state(path: str | os.PathLike, net: nn.Module, ema: nn.Module | None,
+                     optimizer: torch.optim.Optimizer) -> tuple[Position, dict]:
+    """Restore net, EMA and optimizer in place from `path`; return (position, config)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        tensors = load_bytes(data)
+        header = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])
+    except (OSError, SafetensorError, ValueError) as err:
+        raise UserError(f"cannot read training checkpoint {path} ({str(err).splitlines()[0]})") from None
+    metadata = header.get("__metadata__", {})
+    if metadata.get("format") != FORMAT:
+        raise UserError(f"{path} is not a difflab training checkpoint (no {FORMAT} header)")
+
+    def part(prefix: str) -> dict[str, torch.Tensor]:
+        return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+    net.load_state_dict(part("model."))
+    if ema is not None:
+        ema.load_state_dict(part("ema."))
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in part("optimizer.").items():
+        index, name = key.split(".", 1)
+        state.setdefault(int(index), {})[name] = value
+    optim = optimizer.state_dict()
+    optim["state"] = state
+    for group, lr in zip(optim["param_groups"], json.loads(metadata["lr"])):
+        group["lr"] = lr
+    optimizer.load_state_dict(optim)
+    return Position(**json.loads(metadata["position"])), json.loads(metadata["config"])

@@ -1,0 +1,113 @@
+"""What a training run draws and exports: sample grids, denoiser panels, the loss curve, model files.
+
+Sample grids use the package's one sampling loop: ancestral DDPM over `sample_steps` strided
+steps of T (all 300 in the course preset) or Euler over `sample_steps` flow steps; class-conditioned
+grids are `samples_per_class` rows × one column per class with CFG u + γ(c − u) (spec Alg. B.4).
+Image i of a grid always uses seed `sample_seed + i`, so grids of different epochs (and of the
+raw and EMA weights) start from the same noise and can be compared picture by picture.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from ..checkpoints import save_model_file
+from ..figures import save_curve, save_grid
+from ..guidance import GuidedDenoiser
+from ..models.course import CourseDenoiser, CourseSpec
+from ..paths import flow_timesteps, strided_timesteps
+from ..sampling import NoiseSource, sample_loop
+from .config import TrainConfig
+from .partb import denoise, save_denoise_panel
+
+
+def model_spec(cfg: TrainConfig, net: nn.Module, class_names, weights: str) -> CourseSpec:
+    """The `CourseSpec` stored in every model file the run writes."""
+    extra = {"weights": weights, "guidance": cfg.guidance, "sample_steps": cfg.sample_steps,
+             "preset": cfg.preset}
+    return CourseSpec(objective=cfg.kind, unet=dict(net.config), dataset=cfg.dataset,
+                      class_names=tuple(class_names), num_train_steps=cfg.num_train_steps,
+                      beta_start=cfg.beta_start, beta_end=cfg.beta_end, sigma=cfg.sigma, extra=extra)
+
+
+def export_model(path: Path, net: nn.Module, spec: CourseSpec, records: dict, dtype=None) -> Path:
+    return save_model_file(path, net.state_dict(), spec.to_dict(), records, dtype=dtype, overwrite=True)
+
+
+def sample_timesteps(cfg: TrainConfig) -> list:
+    if cfg.kind == "ddpm":
+        return strided_timesteps(cfg.num_train_steps, cfg.num_train_steps // cfg.sample_steps)
+    return flow_timesteps(cfg.sample_steps)
+
+
+@torch.no_grad()
+def generate(net: nn.Module, spec: CourseSpec, cfg: TrainConfig, device, quiet: bool = True,
+             desc: str = "sampling") -> tuple[Tensor, dict]:
+    """Sample a grid from a DDPM or flow net; returns (images (N, 1, H, W) in [0, 1], grid layout)."""
+    denoiser = CourseDenoiser(copy.deepcopy(net), spec, device=device)
+    names = spec.class_names
+    if denoiser.condition_kind == "class":
+        n, ncols = cfg.samples_per_class * len(names), len(names)
+        cond = denoiser.encode([i % len(names) for i in range(n)])
+        model, layout = GuidedDenoiser(denoiser, cfg.guidance), {"col_labels": list(names)}
+    else:
+        n, ncols, cond, model, layout = cfg.samples, min(cfg.samples, 10), None, denoiser, {}
+    noise = NoiseSource(range(cfg.sample_seed, cfg.sample_seed + n))
+    x = noise.randn(denoiser.image_shape)
+    progress = None if quiet else (lambda steps: tqdm(steps, desc=desc, leave=False, unit="step"))
+    images = sample_loop(model, x, sample_timesteps(cfg), cond, noise=noise, progress=progress)
+    return images.clamp(0, 1), dict(ncols=ncols, **layout)
+
+
+def save_epoch_outputs(run_dir: Path, epoch: int, nets: dict[str, nn.Module], cfg: TrainConfig,
+                       spec: CourseSpec, test_images: Tensor, device, quiet: bool) -> list[Path]:
+    """After epoch `epoch`: one picture per set of weights ("ema", "raw") in run_dir/samples."""
+    written = []
+    for which, net in nets.items():
+        path = run_dir / "samples" / f"epoch-{epoch:03d}-{which}.png"
+        title = f"{cfg.preset or cfg.kind}, epoch {epoch}, {which} weights"
+        if cfg.kind == "denoise":
+            written.append(save_denoise_panel(net, test_images[:3], cfg.sigma, path, title, cfg.sample_seed,
+                                              overwrite=True))
+            continue
+        if cfg.kind == "pure-noise":
+            if not cfg.samples:
+                continue
+            z = NoiseSource(range(cfg.sample_seed, cfg.sample_seed + cfg.samples)).randn(test_images.shape[1:])
+            images, layout = denoise(net, z), dict(ncols=min(cfg.samples, 10))
+        elif (cfg.samples_per_class if cfg.class_conditioned else cfg.samples) == 0:
+            continue  # no grid asked for
+        else:
+            images, layout = generate(net, spec, cfg, device, quiet, desc=f"samples epoch {epoch} ({which})")
+            if cfg.class_conditioned:
+                title += f", CFG γ = {cfg.guidance}"
+        written.append(save_grid(images, path, title=title, overwrite=True, **layout))
+    return written
+
+
+def save_loss_curve(run_dir: Path, title: str) -> Path | None:
+    """run_dir/loss.png: per-iteration training loss (log y) and its running mean, from stats.jsonl."""
+    steps, losses = [], []
+    stats = run_dir / "stats.jsonl"
+    if not stats.is_file():
+        return None
+    for line in stats.read_text().splitlines():
+        record = json.loads(line)
+        steps.append(record["step"])
+        losses.append(record["loss"])
+    if not steps:
+        return None
+    series, window = {"loss": losses}, len(losses) // 50
+    if window > 1:
+        cumulative = torch.tensor([0.0] + losses, dtype=torch.float64).cumsum(0)
+        series[f"running mean ({window} steps)"] = [
+            float(cumulative[i + 1] - cumulative[max(0, i + 1 - window)]) / min(i + 1, window)
+            for i in range(len(losses))]
+    return save_curve(run_dir / "loss.png", steps, series, ylabel="MSE loss", title=title, log_y=True,
+                      overwrite=True)
