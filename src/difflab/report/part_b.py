@@ -478,11 +478,15 @@ def flow_nolr(ctx: TourContext, section: Section) -> None:
         "scheduled course run ends on, so the late, fine steps are the same, while the early steps are ten times "
         "smaller than the scheduled 1e-2. The cost is a slower start; a constant 1e-2 instead keeps the loss "
         "noisy to the end and the samples grainy. Compare the samples with the scheduled, shipped mnist-flow "
-        "of B2.6-FM." + ("" if ctx.train else
-                         f" This run is reduced (D = {cfg.hidden}, {cfg.epochs} epochs on {cfg.train_images or 'all'} "
-                         "digits), so it is far less trained than mnist-flow (D = 64, 15 epochs on 5,000 digits) "
-                         "and the two grids differ mostly by training, not by the schedule; the fair comparison is "
-                         "`difflab tour --train`, which trains the course's constant-lr run."))
+        "of B2.6-FM." + ("" if ctx.train else _reduced_vs_shipped(cfg)))
+
+
+def _reduced_vs_shipped(cfg) -> str:
+    shipped = _records("mnist-flow")["train_config"]
+    return (f" This run is reduced (D = {cfg.hidden}, {cfg.epochs} epochs on {cfg.train_images or 'all'} digits), so "
+            f"it is far less trained than mnist-flow (D = {shipped['hidden']}, {shipped['epochs']} epochs on "
+            f"{shipped['dataset']}) and the two grids differ mostly by training, not by the schedule; the fair "
+            "comparison is `difflab tour --train`, which trains the course's constant-lr run.")
 
 
 def better_time_only(ctx: TourContext, section: Section) -> None:
