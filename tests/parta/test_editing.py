@@ -62,7 +62,13 @@ def test_sdedit_checks_i_start_and_is_batch_independent():
             sdedit(guided, image, grid, bad, NoiseSource([0]), model.encode([3]))
     batch = sdedit(guided, image, grid, 3, NoiseSource([3, 7, 11]), model.encode([3, 3, 3]))
     alone = sdedit(guided, image, grid, 3, NoiseSource([7]), model.encode([3]))
-    assert torch.allclose(batch[1], alone[0], atol=1e-5)
+    # Image k depends on its own seed alone. What remains is float rounding: the CPU's conv kernels
+    # differ by batch size (~4e-6 in one forward), and this random net at γ = 5 amplifies that over
+    # 7 steps to ~4e-4 of its output scale (|x| ~ 35), so the bound is relative; another seed
+    # gives a different image altogether.
+    scale = alone.abs().max()
+    assert (batch[1] - alone[0]).abs().max() <= 1e-3 * scale
+    assert (batch[2] - alone[0]).abs().max() >= 0.1 * scale
 
 
 def test_sdedit_near_the_end_stays_close_to_the_original():
