@@ -597,8 +597,9 @@ def anagram_more(ctx: TourContext, section: Section) -> None:
     note = ("Two more pairs of the staff prompts, each upright and flipped." if P.kind == "text" else
             "Two harder pairs under a 180° rotation: 1 / 7 and 2 / 5. A 28-px digit has little room to serve two "
             "unrelated readings, and on the shipped mnist-flow these mostly fail: the 1/7 comes out as a 1 both "
-            "ways (a rotated 1 is still a 1, so that branch wins), the 2/5 as two bars that read as neither. They "
-            "are shown as the honest limit of anagrams at this size; the 6/9 of A1.8a is the one that works.")
+            "ways (a rotated 1 is still a 1, so that branch wins; the 7 is at most a hook), the 2/5 as a tangle "
+            "that hints at a 2 upright and a 5 rotated, each crossed by strokes of the other. They are shown as "
+            "the honest limit of anagrams at this size; the 6/9 of A1.8a is the one that works.")
     _anagrams(ctx, section, list(P.prompts["anagrams"]), note)
 
 
@@ -607,10 +608,11 @@ def anagram_views(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     note = ("Bells & whistles: two more views of the Visual Anagrams paper — colour negation and a 4×4 jigsaw "
             "permutation. The course logo is not made here. "
-            + ("On the shipped mnist-flow the negate view gives a 0 both ways — dark on light as drawn, light on "
-               "dark negated — with the 1 at most a trace: negation changes the background every digit shares, "
-               "which costs the 1 its branch. The 4×4 jigsaw gives loose strokes with a hint of each digit. Both "
-               "views are exact permutations (or a sign flip), so the mechanism is right; 28 px is the limit."
+            + ("On the shipped mnist-flow the negate view carries both digits: as drawn a light 1 sits on a dark "
+               "oval, and negated that oval becomes a thick light 0 with the 1 as its dark hole. The background, "
+               "which every digit shares and negation inverts, belongs to neither branch and stays noisy. The 4×4 "
+               "jigsaw gives loose strokes with a hint of each digit. Both views are exact permutations (or a sign "
+               "flip), so the mechanism is right; 28 px is the limit."
                if P.kind == "class" else "Negation swaps light and dark, so one prompt lives in the shadows of the other."))
     _anagrams(ctx, section, list(P.prompts["bw"]), note)
 
@@ -661,6 +663,6 @@ def hybrid_more(ctx: TourContext, section: Section) -> None:
     P = setup(ctx)
     note = ("Two more hybrids of the staff prompts." if P.kind == "text" else
             "Two more digit pairs (far / close): 8 / 3 and 7 / 1, chosen because they share strokes. As in A1.9a the "
-            "far digit dominates at 28 px: on mnist-flow the 8 / 3 is a 3 closed into a partial 8 on its left, and "
-            "the 7 / 1 a 7 whose stem is the 1.")
+            "far digit dominates at 28 px: on mnist-flow the 8 / 3 is an 8 (a 3 is the right half of an 8, so "
+            "nothing is left for the close-up digit to add), and the 7 / 1 a 7 whose stem is the 1.")
     _hybrids(ctx, section, list(P.prompts["hybrids"]), 1, note)

@@ -311,7 +311,8 @@ def _reduced_note(ctx: TourContext, recipe: str, cfg) -> str:
     return (f" This reduced run takes {steps} optimizer steps at D = {cfg.hidden}, against about "
             f"{COURSE_STEPS[recipe]:,} at D = 64 in the course: expect blotches rather than digits, and run "
             "`difflab tour --train` (or `difflab train course-" + recipe + "`) for the course's result. The "
-            "class-conditioned models below were trained with the full recipe.")
+            "class-conditioned models below are the shipped ones, trained for thousands of steps (their records "
+            "give the recipe).")
 
 
 # ----------------------------------------------------------------------------- class-conditioned
@@ -376,7 +377,7 @@ def class_loss(kind: str):
         section.paragraph = ("The loss falls steeply over the first epochs and flattens as the learning rate "
                              "decays. The held-out test loss of the EMA weights keeps falling with it (it lies below "
                              "the training loss, which averages the raw weights over the whole epoch and includes "
-                             "the label dropout), so the model does not overfit the 5,000 training digits.")
+                             "the label dropout), so the model does not overfit its 4,500 training digits.")
     return run
 
 
