@@ -377,7 +377,7 @@ def class_loss(kind: str):
         section.paragraph = ("The loss falls steeply over the first epochs and flattens as the learning rate "
                              "decays. The held-out test loss of the EMA weights keeps falling with it (it lies below "
                              "the training loss, which averages the raw weights over the whole epoch and includes "
-                             "the label dropout), so the model does not overfit its 4,500 training digits.")
+                             "the label dropout), so the model does not overfit its training digits.")
     return run
 
 
