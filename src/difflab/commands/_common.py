@@ -14,7 +14,7 @@ import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -25,7 +25,7 @@ from ..frames import FrameRecorder, save_gif, save_strip
 from ..guidance import GuidedDenoiser
 from ..models.registry import DEFAULT_MODEL, is_deepfloyd, load_denoiser
 from ..runs import append_record, new_run_dir, write_config
-from ..sampling import RULES, UpdateRule, default_rule
+from ..sampling import RULES, StepState, UpdateRule, default_rule
 from ..timesteps import DEFAULT_STEPS, default_grid
 
 UNPROMPTED_TEXT = "a high quality photo"  # spec §2.5: the course's "null-ish" prompt for IF
@@ -56,6 +56,19 @@ def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | Non
     o.add_argument("--gif", action="store_true", help="also write a GIF and a frame strip of each process")
     o.add_argument("--frames-every", type=int, default=5, help="steps between frames of the strip (default 5)")
     o.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(caller=None)  # not a flag: a library caller's `Caller` (the web UI sets one)
+
+
+@dataclass
+class Caller:
+    """What a program running a command in-process (the web UI) plugs in; the CLI leaves it None.
+
+    on_step(state): called after every step of every image (a live view; it may raise to cancel).
+    load_model(name, device, **options): replaces `load_denoiser`, e.g. to keep models loaded.
+    """
+
+    on_step: Callable[[StepState], None] | None = None
+    load_model: Callable[..., object] | None = None
 
 
 @dataclass
@@ -88,7 +101,9 @@ def setup(args, default_guidance: float | None = None) -> Setup:
         raise UserError(f"--frames-every must be at least 1, not {args.frames_every}")
     if args.guidance is not None and (args.guidance < 0 or not math.isfinite(args.guidance)):
         raise UserError(f"--guidance must be a number ≥ 0, not {args.guidance}")
-    model = load_denoiser(args.model, device=args.device, **deepfloyd_options(args))
+    caller = getattr(args, "caller", None)
+    load = caller.load_model if caller is not None and caller.load_model is not None else load_denoiser
+    model = load(args.model, device=args.device, **deepfloyd_options(args))
     grid = default_grid(model.path, args.steps)
     rule = RULES[args.sampler]() if args.sampler else default_rule(model.path)
     try:
@@ -245,7 +260,12 @@ def save(run: Path, name: str, images: torch.Tensor, s: Setup, nrow: int | None 
 
 
 def recorder(s: Setup) -> FrameRecorder | None:
-    return FrameRecorder() if s.args.gif else None
+    """The loop's per-step hook: frames kept for --gif, and the caller's on_step, if any."""
+    caller = getattr(s.args, "caller", None)
+    on_step = caller.on_step if caller is not None else None
+    if not s.args.gif and on_step is None:
+        return None
+    return FrameRecorder(keep=s.args.gif, on_step=on_step)
 
 
 def save_process(run: Path, stem: str, frames: FrameRecorder | None, s: Setup) -> dict:

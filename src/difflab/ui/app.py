@@ -1,0 +1,206 @@
+"""The page: a model picker, the shared sampling settings, and one tab per procedure (Gradio Blocks).
+
+Layout only: every button calls a generator from `callbacks` bound to this app's `App`; the model
+picker refreshes what depends on the model (its description, the course's γ, the views that pass
+`check_view`, a blank sketch canvas and an example image to paint a mask on).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image
+
+from .. import defaults
+from ..commands._common import load_input
+from ..data import to_pil
+from ..errors import UserError
+from ..illusions.views import VIEWS, check_view, get_view
+from ..models.registry import builtin_models
+from ..sampling import RULES
+from . import callbacks
+from .running import App, cancel, scaled
+
+CANVAS = 280  # pixels of the sketch pad and of the example picture to paint a mask on
+CSS = "img { image-rendering: pixelated; } .difflab-small img { width: auto !important; }"
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+
+
+def model_names(current: str) -> list[str]:
+    names = [n for n in builtin_models() if not n.startswith("classifier")]
+    return names if current in names else [current, *names]
+
+
+def summary(model) -> str:
+    c, h, w = model.image_shape
+    kind = {"class": "class-conditioned: a prompt is a class name or index (" +
+                     ", ".join(getattr(model, "class_names", ())[:10]) + ")",
+            "text": "text-conditioned: a prompt is any text",
+            "none": "unconditional: it takes no prompt (anagrams and hybrids need a conditioned model)"}
+    return (f"{c}×{h}×{w} images on a {model.path.kind} path, predicting {model.prediction}; "
+            f"{kind.get(model.condition_kind, model.condition_kind)}.")
+
+
+def usable_views(model) -> list[str]:
+    """The views (default arguments) that pass `check_view` on this model's images."""
+    names = []
+    for name in VIEWS:
+        try:
+            check_view(get_view(name), tuple(model.image_shape))
+        except UserError:
+            continue
+        names.append(name)
+    return names
+
+
+def example_spec(model) -> str:
+    return "digit:3" if getattr(model, "spec", None) is not None else "builtin:astronaut"
+
+
+def example_picture(model) -> Image.Image:
+    return scaled(to_pil(load_input(example_spec(model), model), model.value_range).convert("RGB"), CANVAS)
+
+
+def blank_canvas(model) -> Image.Image:
+    """Black for grey (MNIST-like: white digits on black) models, white for colour ones."""
+    return Image.new("RGB", (CANVAS, CANVAS), "black" if model.image_shape[0] == 1 else "white")
+
+
+def editor_value(picture: Image.Image) -> dict:
+    return {"background": picture, "layers": [], "composite": picture}
+
+
+def bind(app: App, fn):
+    """fn(app, …) as a Gradio handler: the same parameters without `app`, a progress bar added."""
+    signature = inspect.signature(fn)
+    params = [p.replace(default=gr.Progress()) if p.name == "progress" else p
+              for p in list(signature.parameters.values())[1:]]
+
+    @functools.wraps(fn)
+    def handler(*args, **kwargs):
+        yield from fn(app, *args, **kwargs)
+    handler.__signature__ = signature.replace(parameters=params)
+    return handler
+
+
+def _buttons(app: App, tab: str, fn, inputs: list, outputs: list) -> None:
+    with gr.Row():
+        run = gr.Button("Run", variant="primary", elem_id=f"{tab}-run")
+        stop = gr.Button("Cancel", variant="stop", elem_id=f"{tab}-cancel")
+    event = run.click(bind(app, fn), inputs, outputs, concurrency_limit=2)
+
+    def stop_job(request: gr.Request):
+        cancel(app, tab, request)
+    stop.click(stop_job, None, None, cancels=[event])
+
+
+def _live(tab: str):
+    return gr.Image(label="the process: x_t (top) and its x̂0 (bottom)", elem_id=f"{tab}-live", height=300)
+
+
+def build(app: App) -> gr.Blocks:
+    model = app.load(app.model)
+    brush = gr.Brush(colors=["#ffffff", "#000000", "#d03030", "#3070d0", "#30a040"], default_size=14)
+    with gr.Blocks(title="difflab") as page:
+        gr.Markdown("## difflab — diffusion in the browser\nEvery run writes a run folder exactly as the "
+                    "`difflab` command does and shows the command line that remakes it.")
+        with gr.Row():
+            picked = gr.Dropdown(model_names(app.model), value=app.model, label="Model", scale=1)
+            about = gr.Markdown(summary(model))
+        with gr.Row():
+            steps = gr.Number(defaults.GRID_STEPS, label="Steps", precision=0, minimum=1)
+            sampler = gr.Dropdown(["default", *sorted(RULES)], value="default", label="Sampler")
+            guidance = gr.Number(defaults.default_guidance(model.condition_kind), label="Guidance γ (u + γ(c − u))")
+            seed = gr.Number(0, label="Seed of the first image", precision=0)
+            num = gr.Number(1, label="Images", precision=0, minimum=1)
+        shared = [guidance, steps, sampler, seed, num]
+        with gr.Tabs():
+            with gr.Tab("Sample", id="sample"):
+                prompts = gr.Textbox(label="Prompts, one a line (empty: unprompted)", lines=2)
+                live, gallery, info = _live("sample"), gr.Gallery(label="images", columns=6), gr.Markdown()
+                _buttons(app, "sample", callbacks.sample, [picked, prompts, *shared], [live, gallery, info])
+            with gr.Tab("Denoise", id="denoise"):
+                with gr.Row():
+                    upload = gr.Image(label="image (or name one below)", type="pil", sources=["upload", "clipboard"])
+                    with gr.Column():
+                        spec = gr.Textbox(example_spec(model), label="…or a named image: digit:3, builtin:camera, sketch:house")
+                        times = gr.Textbox(label="times t in the model's units, comma-separated (empty: ¼, ½, ¾ of the way to noise)")
+                        prompt = gr.Textbox(label="prompt for the predictions (optional)")
+                gallery, info = gr.Gallery(label="noisy · iterative · one-step · blur", columns=5), gr.Markdown()
+                _buttons(app, "denoise", callbacks.denoise, [picked, upload, spec, times, prompt, steps, sampler, seed, num],
+                         [gallery, info])
+            with gr.Tab("SDEdit", id="sdedit"):
+                with gr.Row():
+                    sketch = gr.ImageEditor(editor_value(blank_canvas(model)), label="draw, or upload a photo", type="pil",
+                                            brush=brush, canvas_size=(CANVAS, CANVAS), elem_id="sdedit-sketch",
+                                            sources=["upload", "clipboard"], transforms=[], layers=False)
+                    with gr.Column():
+                        spec = gr.Textbox(label="…or a named image instead (digit:3, builtin:camera)")
+                        levels = gr.Textbox(",".join(map(str, defaults.SDEDIT_LEVELS)),
+                                            label="i_start levels (larger = closer to the input)")
+                        prompt = gr.Textbox(label="prompt (optional: image-to-image towards it)")
+                live, gallery, info = _live("sdedit"), gr.Gallery(label="original, then each i_start", columns=7), gr.Markdown()
+                _buttons(app, "sdedit", callbacks.sdedit, [picked, sketch, spec, levels, prompt, *shared], [live, gallery, info])
+            with gr.Tab("Inpaint", id="inpaint"):
+                with gr.Row():
+                    editor = gr.ImageEditor(editor_value(example_picture(model)), type="pil", elem_id="inpaint-editor",
+                                            label="paint the region to regenerate (the brush layer is the mask)",
+                                            brush=gr.Brush(colors=["#ff00ff"], default_size=24), transforms=[],
+                                            sources=["upload", "clipboard"], layers=False)
+                    with gr.Column():
+                        prompt = gr.Textbox(label="prompt (optional)")
+                        i_start = gr.Number(0, label="start index (0: from pure noise)", precision=0, minimum=0)
+                        jump = gr.Number(1, label="RePaint jump (steps)", precision=0, minimum=1)
+                        resample = gr.Number(1, label="RePaint resampling (repeats)", precision=0, minimum=1)
+                live, gallery, info = _live("inpaint"), gr.Gallery(label="original, mask, hole, results", columns=6), gr.Markdown()
+                _buttons(app, "inpaint", callbacks.inpaint, [picked, editor, prompt, i_start, jump, resample, *shared],
+                         [live, gallery, info])
+            with gr.Tab("Anagram", id="anagram"):
+                with gr.Row():
+                    prompts = gr.Textbox(label="one prompt per view, one a line, in the views' order", lines=2)
+                    views = gr.Dropdown(usable_views(model), value=["identity", "flip"], multiselect=True,
+                                        label="views (only those that pass check_view)")
+                live = _live("anagram")
+                with gr.Row():
+                    gallery = gr.Gallery(label="the image through each view", columns=4, scale=2)
+                    turning = gr.Image(label="turning through the view", elem_id="anagram-turning", scale=1)
+                info = gr.Markdown()
+                _buttons(app, "anagram", callbacks.anagram, [picked, prompts, views, *shared], [live, gallery, turning, info])
+            with gr.Tab("Hybrid", id="hybrid"):
+                with gr.Row():
+                    far = gr.Textbox(label="far prompt (low frequencies)")
+                    near = gr.Textbox(label="near prompt (high frequencies)")
+                    factor = gr.Radio(["lowpass", "color"], value="lowpass", label="split")
+                with gr.Row():
+                    kernel = gr.Number(None, label="blur kernel (empty: 33 at 64 px, scaled)", precision=0)
+                    sigma = gr.Number(None, label="blur σ (empty: 2 at 64 px, scaled)")
+                    small = gr.Number(4, label="how many times smaller from afar", precision=0, minimum=1)
+                live = _live("hybrid")
+                with gr.Row():
+                    full = gr.Image(label="close up", height=280, scale=3)
+                    tiny = gr.Image(label="from afar", elem_classes=["difflab-small"], scale=1)
+                info = gr.Markdown()
+                _buttons(app, "hybrid", callbacks.hybrid, [picked, far, near, factor, kernel, sigma, small, *shared],
+                         [live, full, tiny, info])
+        picked.change(functools.partial(refresh, app), picked, [about, guidance, views, sketch, editor])
+    return page
+
+
+def refresh(app: App, name: str):
+    """What changes with the model: its description, γ, usable views, the sketch pad and the mask picture."""
+    model = app.load(name)
+    views = usable_views(model)
+    return (summary(model), defaults.default_guidance(model.condition_kind),
+            gr.update(choices=views, value=[v for v in ("identity", "flip") if v in views]),
+            editor_value(blank_canvas(model)), editor_value(example_picture(model)))
+
+
+def launch(app: App, host: str = "127.0.0.1", port: int | None = None, share: bool = False, **options):
+    """Serve the page (loopback unless `host` says otherwise; a public link only with share=True)."""
+    page = build(app)
+    page.queue(default_concurrency_limit=2)
+    return page.launch(server_name=host, server_port=port, share=share, allowed_paths=[str(Path(app.root).resolve())],
+                       theme=THEME, css=CSS, **options)
