@@ -86,10 +86,15 @@ def bind(app: App, fn):
     return handler
 
 
-def _buttons(app: App, tab: str, fn, inputs: list, outputs: list) -> None:
+def _buttons(tab: str) -> tuple[gr.Button, gr.Button]:
     with gr.Row():
-        run = gr.Button("Run", variant="primary", elem_id=f"{tab}-run")
-        stop = gr.Button("Cancel", variant="stop", elem_id=f"{tab}-cancel")
+        return (gr.Button("Run", variant="primary", elem_id=f"{tab}-run"),
+                gr.Button("Cancel", variant="stop", elem_id=f"{tab}-cancel"))
+
+
+def _wire(app: App, tab: str, buttons, fn, inputs: list, outputs: list) -> None:
+    """Run streams fn's yields into outputs (two jobs at once at most); Cancel stops this session's job."""
+    run, stop = buttons
     event = run.click(bind(app, fn), inputs, outputs, concurrency_limit=2)
 
     def stop_job(request: gr.Request):
@@ -111,7 +116,7 @@ def build(app: App) -> gr.Blocks:
             picked = gr.Dropdown(model_names(app.model), value=app.model, label="Model", scale=1)
             about = gr.Markdown(summary(model))
         with gr.Row():
-            steps = gr.Number(defaults.GRID_STEPS, label="Steps", precision=0, minimum=1)
+            steps = gr.Number(defaults.GRID_STEPS, label="Steps", precision=0, minimum=1, elem_id="steps")
             sampler = gr.Dropdown(["default", *sorted(RULES)], value="default", label="Sampler")
             guidance = gr.Number(defaults.default_guidance(model.condition_kind), label="Guidance γ (u + γ(c − u))")
             seed = gr.Number(0, label="Seed of the first image", precision=0)
@@ -120,8 +125,9 @@ def build(app: App) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Sample", id="sample"):
                 prompts = gr.Textbox(label="Prompts, one a line (empty: unprompted)", lines=2)
-                live, gallery, info = _live("sample"), gr.Gallery(label="images", columns=6), gr.Markdown()
-                _buttons(app, "sample", callbacks.sample, [picked, prompts, *shared], [live, gallery, info])
+                buttons = _buttons("sample")
+                live, gallery, info = _live("sample"), gr.Gallery(label="images", columns=6, elem_id="sample-gallery"), gr.Markdown(elem_id="sample-info")
+                _wire(app, "sample", buttons, callbacks.sample, [picked, prompts, *shared], [live, gallery, info])
             with gr.Tab("Denoise", id="denoise"):
                 with gr.Row():
                     upload = gr.Image(label="image (or name one below)", type="pil", sources=["upload", "clipboard"])
@@ -129,8 +135,9 @@ def build(app: App) -> gr.Blocks:
                         spec = gr.Textbox(example_spec(model), label="…or a named image: digit:3, builtin:camera, sketch:house")
                         times = gr.Textbox(label="times t in the model's units, comma-separated (empty: ¼, ½, ¾ of the way to noise)")
                         prompt = gr.Textbox(label="prompt for the predictions (optional)")
-                gallery, info = gr.Gallery(label="noisy · iterative · one-step · blur", columns=5), gr.Markdown()
-                _buttons(app, "denoise", callbacks.denoise, [picked, upload, spec, times, prompt, steps, sampler, seed, num],
+                buttons = _buttons("denoise")
+                gallery, info = gr.Gallery(label="noisy · iterative · one-step · blur", columns=5, elem_id="denoise-gallery"), gr.Markdown(elem_id="denoise-info")
+                _wire(app, "denoise", buttons, callbacks.denoise, [picked, upload, spec, times, prompt, steps, sampler, seed, num],
                          [gallery, info])
             with gr.Tab("SDEdit", id="sdedit"):
                 with gr.Row():
@@ -140,10 +147,11 @@ def build(app: App) -> gr.Blocks:
                     with gr.Column():
                         spec = gr.Textbox(label="…or a named image instead (digit:3, builtin:camera)")
                         levels = gr.Textbox(",".join(map(str, defaults.SDEDIT_LEVELS)),
-                                            label="i_start levels (larger = closer to the input)")
+                                            label="i_start levels (larger = closer to the input)", elem_id="sdedit-levels")
                         prompt = gr.Textbox(label="prompt (optional: image-to-image towards it)")
-                live, gallery, info = _live("sdedit"), gr.Gallery(label="original, then each i_start", columns=7), gr.Markdown()
-                _buttons(app, "sdedit", callbacks.sdedit, [picked, sketch, spec, levels, prompt, *shared], [live, gallery, info])
+                buttons = _buttons("sdedit")
+                live, gallery, info = _live("sdedit"), gr.Gallery(label="original, then each i_start", columns=7, elem_id="sdedit-gallery"), gr.Markdown(elem_id="sdedit-info")
+                _wire(app, "sdedit", buttons, callbacks.sdedit, [picked, sketch, spec, levels, prompt, *shared], [live, gallery, info])
             with gr.Tab("Inpaint", id="inpaint"):
                 with gr.Row():
                     editor = gr.ImageEditor(editor_value(example_picture(model)), type="pil", elem_id="inpaint-editor",
@@ -155,20 +163,22 @@ def build(app: App) -> gr.Blocks:
                         i_start = gr.Number(0, label="start index (0: from pure noise)", precision=0, minimum=0)
                         jump = gr.Number(1, label="RePaint jump (steps)", precision=0, minimum=1)
                         resample = gr.Number(1, label="RePaint resampling (repeats)", precision=0, minimum=1)
-                live, gallery, info = _live("inpaint"), gr.Gallery(label="original, mask, hole, results", columns=6), gr.Markdown()
-                _buttons(app, "inpaint", callbacks.inpaint, [picked, editor, prompt, i_start, jump, resample, *shared],
+                buttons = _buttons("inpaint")
+                live, gallery, info = _live("inpaint"), gr.Gallery(label="original, mask, hole, results", columns=6, elem_id="inpaint-gallery"), gr.Markdown(elem_id="inpaint-info")
+                _wire(app, "inpaint", buttons, callbacks.inpaint, [picked, editor, prompt, i_start, jump, resample, *shared],
                          [live, gallery, info])
             with gr.Tab("Anagram", id="anagram"):
                 with gr.Row():
-                    prompts = gr.Textbox(label="one prompt per view, one a line, in the views' order", lines=2)
+                    prompts = gr.Textbox(label="one prompt per view, one a line, in the views' order", lines=2, elem_id="anagram-prompts")
                     views = gr.Dropdown(usable_views(model), value=["identity", "flip"], multiselect=True,
                                         label="views (only those that pass check_view)")
+                buttons = _buttons("anagram")
                 live = _live("anagram")
                 with gr.Row():
-                    gallery = gr.Gallery(label="the image through each view", columns=4, scale=2)
+                    gallery = gr.Gallery(label="the image through each view", columns=4, scale=2, elem_id="anagram-gallery")
                     turning = gr.Image(label="turning through the view", elem_id="anagram-turning", scale=1)
-                info = gr.Markdown()
-                _buttons(app, "anagram", callbacks.anagram, [picked, prompts, views, *shared], [live, gallery, turning, info])
+                info = gr.Markdown(elem_id="anagram-info")
+                _wire(app, "anagram", buttons, callbacks.anagram, [picked, prompts, views, *shared], [live, gallery, turning, info])
             with gr.Tab("Hybrid", id="hybrid"):
                 with gr.Row():
                     far = gr.Textbox(label="far prompt (low frequencies)")
@@ -178,12 +188,13 @@ def build(app: App) -> gr.Blocks:
                     kernel = gr.Number(None, label="blur kernel (empty: 33 at 64 px, scaled)", precision=0)
                     sigma = gr.Number(None, label="blur σ (empty: 2 at 64 px, scaled)")
                     small = gr.Number(4, label="how many times smaller from afar", precision=0, minimum=1)
+                buttons = _buttons("hybrid")
                 live = _live("hybrid")
                 with gr.Row():
                     full = gr.Image(label="close up", height=280, scale=3)
                     tiny = gr.Image(label="from afar", elem_classes=["difflab-small"], scale=1)
-                info = gr.Markdown()
-                _buttons(app, "hybrid", callbacks.hybrid, [picked, far, near, factor, kernel, sigma, small, *shared],
+                info = gr.Markdown(elem_id="hybrid-info")
+                _wire(app, "hybrid", buttons, callbacks.hybrid, [picked, far, near, factor, kernel, sigma, small, *shared],
                          [live, full, tiny, info])
         picked.change(functools.partial(refresh, app), picked, [about, guidance, views, sketch, editor])
     return page
