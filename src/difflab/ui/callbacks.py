@@ -20,7 +20,7 @@ from ..illusions.views import get_view
 from .animation import save_turning_gif
 from ..data import to_pil
 from .jobs import new_out, read_records, save_input
-from .running import App, describe, lines, model_flags, run_job, scaled, tensor_of
+from .running import App, describe, problem, lines, model_flags, run_job, scaled, tensor_of
 
 SKIP = gr.skip
 
@@ -29,7 +29,7 @@ def _levels(text: str, what: str) -> list[int]:
     try:
         return parse_list(text, int, what)
     except UserError as err:
-        raise gr.Error(str(err)) from None
+        raise problem(str(err)) from None
 
 
 def _image_flag(app: App, image, spec: str | None, what: str = "an image") -> list[str]:
@@ -39,7 +39,7 @@ def _image_flag(app: App, image, spec: str | None, what: str = "an image") -> li
     if isinstance(image, dict):  # an ImageEditor value: what the user sees is the composite
         image = image.get("composite")
     if image is None:
-        raise gr.Error(f"give {what}: upload or draw one, or name one such as digit:3")
+        raise problem(f"give {what}: upload or draw one, or name one such as digit:3")
     return ["--image", save_input(_as_pil(image), app.root)]
 
 
@@ -97,18 +97,18 @@ def mask_of(editor: dict) -> tuple[Image.Image, Image.Image]:
     """(image, mask) from an ImageEditor value: the background, and white where any layer is painted."""
     background, layers = editor.get("background"), [x for x in editor.get("layers") or [] if x is not None]
     if background is None:
-        raise gr.Error("upload an image to inpaint first")
+        raise problem("upload an image to inpaint first")
     if not layers:
-        raise gr.Error("paint the region to regenerate with the brush")
+        raise problem("paint the region to regenerate with the brush")
     painted = np.zeros(np.asarray(_as_pil(layers[0])).shape[:2], dtype=bool)
     for layer in layers:
         pixels = np.asarray(_as_pil(layer).convert("RGBA"))
         if pixels.shape[:2] != painted.shape:
-            raise gr.Error(f"the mask layers differ in size: {pixels.shape[1]}x{pixels.shape[0]} and "
+            raise problem(f"the mask layers differ in size: {pixels.shape[1]}x{pixels.shape[0]} and "
                            f"{painted.shape[1]}x{painted.shape[0]}")
         painted |= pixels[..., 3] > 0
     if not painted.any():
-        raise gr.Error("the mask is empty: paint the region to regenerate with the brush")
+        raise problem("the mask is empty: paint the region to regenerate with the brush")
     return _as_pil(background), Image.fromarray(np.where(painted, 255, 0).astype(np.uint8), "L")
 
 
@@ -133,9 +133,9 @@ def anagram(app: App, model, prompts, views, guidance, steps, sampler, seed, num
     """Anagram tab → (live view, gallery: each seed through each view, turning animation, description)."""
     given, views = lines(prompts), list(views or [])
     if not views:
-        raise gr.Error("pick at least one view")
+        raise problem("pick at least one view")
     if len(given) != len(views):
-        raise gr.Error(f"give one prompt per view, one a line: {len(views)} view(s) "
+        raise problem(f"give one prompt per view, one a line: {len(views)} view(s) "
                        f"({', '.join(views)}) but {len(given)} prompt(s)")
     flags = ["--views", ",".join(views)] + _prompt_flags(given)
     flags += model_flags(model, steps, sampler, guidance, seed, num, new_out(app.root, "illusion-anagram"))

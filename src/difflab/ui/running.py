@@ -2,7 +2,7 @@
 Cancel, turning its failure into a message in the page, and describing its run folder.
 
 Callbacks are generators (Gradio streams their yields). A user mistake the CLI would print as
-``difflab: error: …`` is raised as `gr.Error` with the same sentence; a cancelled job is a warning.
+``difflab: error: …`` is raised as `gr.Error` with the same sentence (`problem`), as is a cancelled job.
 """
 
 from __future__ import annotations
@@ -40,7 +40,12 @@ class App:
         try:
             return self.models.load(model)
         except Exception as err:  # UserError (unknown name) or a broken file: a message, not a traceback
-            raise gr.Error(f"cannot load model {model!r}: {err}") from None
+            raise problem(f"cannot load model {model!r}: {err}") from None
+
+
+def problem(message: str, title: str = "Error") -> gr.Error:
+    """A message for the page (the user's to fix): no traceback in the page or the server log."""
+    return gr.Error(message, title=title, print_exception=False)
 
 
 def session_of(request: gr.Request | None) -> str:
@@ -69,9 +74,9 @@ def _int(value, what: str) -> int:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise gr.Error(f"the {what} must be a whole number, not {value!r}") from None
+        raise problem(f"the {what} must be a whole number, not {value!r}") from None
     if number != int(number):
-        raise gr.Error(f"the {what} must be a whole number, not {value}")
+        raise problem(f"the {what} must be a whole number, not {value}")
     return int(number)
 
 
@@ -112,9 +117,9 @@ def run_job(app: App, tab: str, command: Sequence[str], flags: Sequence[str], re
         if app.jobs.get(key) is job:
             del app.jobs[key]
     if job.cancelled:
-        raise gr.Error(f"cancelled; the run folder {job.out} holds what was finished", title="Cancelled")
+        raise problem(f"cancelled; the run folder {job.out} holds what was finished", title="Cancelled")
     if job.error:
-        raise gr.Error(job.error)
+        raise problem(job.error)
     return job
 
 
