@@ -5,7 +5,6 @@ checks that the images appear, the run folder exists and the browser console sho
 """
 
 import json
-import shutil
 import socket
 from pathlib import Path
 
@@ -14,11 +13,13 @@ import pytest
 from PIL import Image
 
 pytest.importorskip("gradio", reason="the browser tests need gradio: pip install 'difflab[ui]'")
+from difflab.report.browser import find_chromium  # noqa: E402  the one rule for finding Chromium
+
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="the browser tests need Playwright for Python: pip install playwright")
-CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+CHROMIUM = find_chromium()
 if CHROMIUM is None:
-    pytest.skip("the browser tests need chromium on the PATH (Debian: apt-get install chromium)",
+    pytest.skip("the browser tests need Chromium: apt-get install chromium (or set DIFFLAB_CHROMIUM)",
                 allow_module_level=True)
 
 from difflab.ui.app import CSS, THEME, build  # noqa: E402

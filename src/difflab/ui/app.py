@@ -25,7 +25,8 @@ from . import callbacks
 from .running import App, cancel, scaled
 
 CANVAS = 280  # pixels of the sketch pad and of the example picture to paint a mask on
-CSS = "img { image-rendering: pixelated; } .difflab-small img { width: auto !important; }"
+CSS = ("img { image-rendering: pixelated; } .difflab-small img { width: auto !important; } "
+       "pre, pre code { white-space: pre-wrap !important; word-break: break-all; }")  # long command lines wrap
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 
 
