@@ -8,8 +8,9 @@ Small and generic on purpose; every part of difflab draws its deliverables with 
 * `save_figure(fig, path)` — any matplotlib `Figure`, atomically.
 
 Images are clipped to `value_range` for display (pitfall 3/20) by difflab's one display transform
-(`difflab.data.display`): (0, 1) for the course's MNIST, (−1, 1) for DeepFloyd IF. Only `matplotlib.figure.Figure` is used (no pyplot), so nothing here
-touches global plotting state or needs a display. Files are never overwritten unless asked.
+(`difflab.data.display`): (0, 1) for the course's MNIST, (−1, 1) for DeepFloyd IF. Only
+`matplotlib.figure.Figure` is used (no pyplot), so nothing here touches global plotting state or
+needs a display. Files are never overwritten unless asked.
 """
 
 from __future__ import annotations

@@ -14,11 +14,12 @@ import torch
 from difflab.errors import UserError
 from difflab.guidance import GuidedDenoiser
 from difflab.models.deepfloyd import (BoundStageII, IFDenoiser, auto_memory, choose_memory, even_timesteps,
-                                      is_deepfloyd, load_deepfloyd, load_deepfloyd_stage2, upsample)
+                                      is_deepfloyd, load_deepfloyd, load_deepfloyd_stage2)
 from difflab.models.prompts import load_prompt_dict
 from difflab.models.protocol import Denoiser, ModelOutput
 from difflab.paths import deepfloyd_path, strided_timesteps
 from difflab.sampling import DDPMRule, NoiseSource, sample_loop
+from difflab.upsampling import upsample
 from models.tiny_if import SIZE, SIZE2, WIDTH, make_tiny_if, make_tiny_if_stage2
 
 TS = strided_timesteps(990, 330)  # [990, 660, 330, 0]: the course's grid, coarsely
@@ -232,6 +233,6 @@ def test_model_names(folders):
 
 
 def test_difflab_imports_without_diffusers():
-    code = ("import sys; import difflab.models.deepfloyd, difflab.models.prompts; "
+    code = ("import sys; import difflab.models.deepfloyd, difflab.models.prompts, difflab.upsampling; "
             "assert not {'diffusers', 'transformers', 'accelerate'} & set(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": "src"})

@@ -1,5 +1,8 @@
 """DeepFloyd IF behind difflab's `Denoiser` protocol; the only module that imports diffusers.
 
+Where the weights come from (aliases, folders, Hub ids, access errors) is `hub`'s business; the
+stage II procedure (`difflab.upsampling.upsample`) is built on `IFStageII.bind` below.
+
 Stage I (`IFDenoiser`, 3×64×64) and stage II (`IFStageII`, 64 → 256 px) are UNets on the same
 cosine path (`deepfloyd_path()`, integer t < 1000) whose 6 output channels are ε̂ (0–2) and the
 learned-range variance v (3–5) (spec §2.1–2.2). Each UNet is loaded alone from a diffusers folder or
@@ -11,8 +14,8 @@ on x_t's device, under torch.no_grad.
 Stage II reads the noisy 256-px image concatenated with the upscaled low-res image (noised to
 ``noise_level`` on its own schedule and told to the UNet as ``class_labels``), as diffusers'
 IFSuperResolutionPipeline does. `IFStageII` is the denoiser of that 6-channel *joint* state; `bind`
-pins the low-res half and returns an ordinary 3-channel denoiser. A wrapper given to `bind` or
-`upsample` (``wrap(denoiser) -> denoiser``, e.g. a multi-view anagram denoiser) wraps the joint one,
+pins the low-res half and returns an ordinary 3-channel denoiser. A wrapper given to `bind`
+(``wrap(denoiser) -> denoiser``, e.g. a multi-view anagram denoiser) wraps the joint one,
 so its views move the low-res image together with the noisy one (as the visual-anagrams reference does).
 
 Memory modes (``memory=``): "none" (the UNet stays on the GPU), "model-offload" (the UNet lives on
@@ -23,9 +26,6 @@ the CPU and moves to the GPU when called, evicting the other offloaded IF UNet),
 
 from __future__ import annotations
 
-import contextlib
-import re
-import warnings
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -34,9 +34,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import UserError
-from ..guidance import GuidedDenoiser
 from ..paths import DiscretePath, deepfloyd_path, strided_timesteps
-from ..sampling import NoiseSource, UpdateRule, sample_loop
+from ..sampling import NoiseSource
+from .hub import loading, local_files, resolve_source, variant_for
 from .protocol import Denoiser, ModelOutput
 from .prompts import EMBED_LENGTH, PromptEmbeddings, PromptEncoder, load_prompt_dict, model_key
 
@@ -45,26 +45,11 @@ STAGE1_MODELS = {"deepfloyd-if": "DeepFloyd/IF-I-XL-v1.0", "if-i-xl": "DeepFloyd
 STAGE2_MODELS = {"deepfloyd-if": "DeepFloyd/IF-II-L-v1.0", "if-ii-l": "DeepFloyd/IF-II-L-v1.0",
                  "if-ii-m": "DeepFloyd/IF-II-M-v1.0"}
 MEMORY_MODES = ("auto", "none", "model-offload", "sequential-offload")
-LICENCE_PAGE = "https://huggingface.co/DeepFloyd/IF-I-XL-v1.0"  # accepting it accepts every IF model
 HEADROOM = 2 * 2**30  # bytes kept free for activations beside a UNet's weights
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _RESIDENT: list["_IFUNet"] = []  # model-offload UNets now on the GPU
 
 
-# -- where the weights come from, and what to say when they cannot be had -------------------------
-
-def resolve_source(name: str, aliases: Mapping[str, str] = STAGE1_MODELS) -> str:
-    """An alias, an existing local folder or a Hub id → what from_pretrained gets; UserError otherwise."""
-    name = str(name)
-    if name.lower() in aliases:
-        return aliases[name.lower()]
-    if Path(name).expanduser().is_dir():
-        return str(Path(name).expanduser())
-    if _HUB_ID.match(name):
-        return name
-    raise UserError(f"no model folder at {name}: give a local DeepFloyd IF folder (with unet/ and scheduler/ "
-                    f"inside), a Hugging Face id such as DeepFloyd/IF-I-XL-v1.0, or one of {', '.join(aliases)}")
-
+# -- which models are IF, and loading one UNet ---------------------------------------------------
 
 def is_deepfloyd(name: str) -> bool:
     """Whether a --model value names IF: an alias, a DeepFloyd/ Hub id, or a folder with unet/ and scheduler/."""
@@ -72,44 +57,6 @@ def is_deepfloyd(name: str) -> bool:
     if folder.is_dir():
         return all((folder / name).is_file() for name in ("unet/config.json", "scheduler/scheduler_config.json"))
     return str(name).lower() in {**STAGE1_MODELS, **STAGE2_MODELS} or str(name).startswith("DeepFloyd/")
-
-
-def hub_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions from_pretrained raises for missing, gated or unreachable weights."""
-    errors: list[type[BaseException]] = [OSError]
-    try:
-        from huggingface_hub.errors import HfHubHTTPError, HFValidationError
-        errors += [HfHubHTTPError, HFValidationError]
-    except ImportError:  # pragma: no cover - very old huggingface_hub
-        pass
-    return tuple(errors)
-
-
-@contextlib.contextmanager
-def quiet_loading():
-    """Hide a deprecation warning that diffusers/transformers trigger inside huggingface_hub on every load."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks.*")
-        yield
-
-
-def not_available(source: str, part: str, err: BaseException | None = None) -> UserError:
-    """The one-line error for weights that cannot be loaded: how to get access, or what the folder lacks."""
-    if Path(source).is_dir():
-        reason = str(err).strip().splitlines()[0] if err is not None and str(err).strip() else "files missing"
-        return UserError(f"cannot load the DeepFloyd IF {part} from the folder {source}: {reason}")
-    page = LICENCE_PAGE if source.startswith("DeepFloyd/") else f"https://huggingface.co/{source}"
-    return UserError(f"DeepFloyd IF weights are not available here ({source}, {part}): accept the licence at {page} "
-                     "while logged in, then run `hf auth login` (or set HF_TOKEN) with a read token, and run again "
-                     "online once to download them.")
-
-
-def variant_for(source: str, subfolder: str) -> str | None:
-    """"fp16" for Hub repos (IF ships fp16 files; they are upcast for the CPU), else what the folder has."""
-    folder = Path(source) / subfolder
-    if Path(source).is_dir():
-        return "fp16" if any(".fp16." in f.name for f in folder.glob("*")) else None
-    return "fp16"
 
 
 def check_schedule(scheduler, source: str, path: DiscretePath) -> None:
@@ -127,19 +74,16 @@ def _load(source: str, dtype: torch.dtype, offline: bool | None, noising: bool =
     """(UNet, noising-scheduler ᾱ or None) from a folder or Hub repo, the IF scheduler checked."""
     from diffusers import DDPMScheduler, UNet2DConditionModel
 
-    local = {} if offline is None else {"local_files_only": offline}
-    try:
-        with quiet_loading():
-            scheduler = DDPMScheduler.from_pretrained(source, subfolder="scheduler", **local)
-            check_schedule(scheduler, source, deepfloyd_path())
-            abar = None
-            if noising:
-                noiser = DDPMScheduler.from_pretrained(source, subfolder="image_noising_scheduler", **local)
-                abar = torch.as_tensor(noiser.alphas_cumprod, dtype=torch.float64)
-            unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", variant=variant_for(source, "unet"),
-                                                        torch_dtype=dtype, **local)
-    except hub_errors() as err:
-        raise not_available(source, "UNet", err) from err
+    local = local_files(offline)
+    with loading(source, "UNet"):
+        scheduler = DDPMScheduler.from_pretrained(source, subfolder="scheduler", **local)
+        check_schedule(scheduler, source, deepfloyd_path())
+        abar = None
+        if noising:
+            noiser = DDPMScheduler.from_pretrained(source, subfolder="image_noising_scheduler", **local)
+            abar = torch.as_tensor(noiser.alphas_cumprod, dtype=torch.float64)
+        unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", variant=variant_for(source, "unet"),
+                                                    torch_dtype=dtype, **local)
     return unet.eval().requires_grad_(False), abar
 
 
@@ -319,28 +263,6 @@ def even_timesteps(steps: int, num_train_steps: int = 1000) -> list[int]:
         raise ValueError(f"steps must be in 1..{num_train_steps - 1}")
     stride = (num_train_steps - 1) // steps
     return strided_timesteps(stride * steps, stride)
-
-
-def upsample(stage2: IFStageII, images: Tensor, cond: Tensor | Sequence[str], seeds: Sequence[int], *,
-             timesteps: Sequence[int] | None = None, steps: int = 30, guidance: float = 7.0,
-             noise_level: int | None = None, wrap: Callable[[Denoiser], Denoiser] | None = None,
-             rule: UpdateRule | None = None, progress: Callable | None = None) -> Tensor:
-    """Stage II: (N, 3, h, w) images in [−1, 1] → (N, 3, 256, 256), CFG-guided, one seed per image.
-
-    cond: prompt embeddings (N, 77, 4096), prompts, or None when `wrap` holds its own conditions.
-    `wrap` receives the CFG-guided joint denoiser (e.g. an anagram's multi-view wrapper, whose views
-    then act on the low-res image too, or a hybrid's factorized one).
-    """
-    model = stage2 if noise_level is None else stage2.with_noise_level(noise_level)
-    if cond is not None and not isinstance(cond, Tensor):
-        cond = model.encode(list(cond))
-    noise = NoiseSource(seeds)
-    if len(noise) != len(images):
-        raise ValueError(f"{len(images)} images but {len(noise)} seeds")
-    guided = lambda joint: GuidedDenoiser(joint, guidance)  # noqa: E731
-    bound = model.bind(images, noise, wrap=(lambda joint: wrap(guided(joint))) if wrap else guided)
-    x = noise.randn(bound.image_shape, device=images.device)
-    return sample_loop(bound, x, timesteps or even_timesteps(steps), cond, rule=rule, noise=noise, progress=progress)
 
 
 # -- loading -----------------------------------------------------------------------------------------
