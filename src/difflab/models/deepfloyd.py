@@ -18,10 +18,7 @@ pins the low-res half and returns an ordinary 3-channel denoiser. A wrapper give
 (``wrap(denoiser) -> denoiser``, e.g. a multi-view anagram denoiser) wraps the joint one,
 so its views move the low-res image together with the noisy one (as the visual-anagrams reference does).
 
-Memory modes (``memory=``): "none" (the UNet stays on the GPU), "model-offload" (the UNet lives on
-the CPU and moves to the GPU when called, evicting the other offloaded IF UNet), "sequential-offload"
-(accelerate streams each layer to the GPU; least memory, slowest) and "auto" (chosen from
-`torch.cuda.mem_get_info`). On the CPU the mode is always "none".
+Memory modes (``memory=`` "auto", "none", "model-offload" or "sequential-offload"): see `placement`.
 """
 
 from __future__ import annotations
@@ -37,6 +34,7 @@ from ..errors import UserError
 from ..paths import DiscretePath, deepfloyd_path, strided_timesteps
 from ..sampling import NoiseSource
 from .hub import loading, local_files, resolve_source, variant_for
+from .placement import MEMORY_MODES, PlacedUNet
 from .protocol import Denoiser, ModelOutput
 from .prompts import EMBED_LENGTH, PromptEmbeddings, PromptEncoder, load_prompt_dict, model_key
 
@@ -44,9 +42,6 @@ STAGE1_MODELS = {"deepfloyd-if": "DeepFloyd/IF-I-XL-v1.0", "if-i-xl": "DeepFloyd
                  "if-i-l": "DeepFloyd/IF-I-L-v1.0", "if-i-m": "DeepFloyd/IF-I-M-v1.0"}
 STAGE2_MODELS = {"deepfloyd-if": "DeepFloyd/IF-II-L-v1.0", "if-ii-l": "DeepFloyd/IF-II-L-v1.0",
                  "if-ii-m": "DeepFloyd/IF-II-M-v1.0"}
-MEMORY_MODES = ("auto", "none", "model-offload", "sequential-offload")
-HEADROOM = 2 * 2**30  # bytes kept free for activations beside a UNet's weights
-_RESIDENT: list["_IFUNet"] = []  # model-offload UNets now on the GPU
 
 
 # -- which models are IF, and loading one UNet ---------------------------------------------------
@@ -87,73 +82,6 @@ def _load(source: str, dtype: torch.dtype, offline: bool | None, noising: bool =
     return unet.eval().requires_grad_(False), abar
 
 
-# -- devices and memory ------------------------------------------------------------------------------
-
-def auto_memory(weight_bytes: int, free: int, total: int) -> str:
-    """The memory mode for a UNet of `weight_bytes` on a GPU with `free` of `total` bytes available."""
-    if free >= 2 * weight_bytes + HEADROOM:  # room for it and another model (stage II or the T5) beside it
-        return "none"
-    if total >= weight_bytes + HEADROOM:  # it fits once the other models have been moved off
-        return "model-offload"
-    return "sequential-offload"
-
-
-def choose_memory(memory: str, device: torch.device, weight_bytes: int) -> str:
-    if memory not in MEMORY_MODES:
-        raise UserError(f"unknown memory mode {memory!r}; choose one of {', '.join(MEMORY_MODES)}")
-    if device.type != "cuda":
-        return "none"
-    if memory != "auto":
-        return memory
-    return auto_memory(weight_bytes, *torch.cuda.mem_get_info(device))
-
-
-class _IFUNet:
-    """A diffusers IF UNet placed per memory mode, with the prompt embeddings it reads."""
-
-    def __init__(self, unet, source: str, device: torch.device, memory: str, prompts: PromptEmbeddings):
-        self.unet, self.source, self.device, self.prompts = unet, source, device, prompts
-        self.dtype, self.config = unet.dtype, unet.config
-        weights = sum(p.numel() * p.element_size() for p in unet.parameters())
-        self.memory = choose_memory(memory, device, weights)
-        if self.memory == "none":
-            unet.to(device)
-        elif self.memory == "sequential-offload":
-            from accelerate import cpu_offload
-            cpu_offload(unet, execution_device=device)
-
-    def offload(self) -> None:
-        """Move a model-offload UNet back to the CPU (done for you when another one runs)."""
-        if self in _RESIDENT:
-            self.unet.to("cpu")
-            _RESIDENT.remove(self)
-            torch.cuda.empty_cache()
-
-    def _place(self) -> None:
-        if self.memory == "model-offload" and self not in _RESIDENT:
-            for other in list(_RESIDENT):
-                other.offload()
-            self.prompts.release()
-            self.unet.to(self.device)
-            _RESIDENT.append(self)
-
-    @torch.no_grad()
-    def __call__(self, model_input: Tensor, t: Tensor, cond: Tensor | None, class_labels: Tensor | None = None):
-        """The raw UNet output (N, out_channels, H, W), float32 on model_input's device."""
-        n = model_input.shape[0]
-        if cond is None:
-            cond = self.prompts([None]).expand(n, -1, -1)
-        want = (n, self.prompts.length, self.prompts.width)
-        if tuple(cond.shape) != want:
-            raise ValueError(f"prompt embeddings of shape {tuple(cond.shape)} for a batch needing {want}")
-        t = torch.as_tensor(t).reshape(-1).expand(n).to(self.device, torch.long)
-        self._place()
-        kwargs = {} if class_labels is None else {"class_labels": class_labels.to(self.device)}
-        x, cond = model_input.to(self.device, self.dtype), cond.to(self.device, self.dtype)
-        out = self.unet(x, t, encoder_hidden_states=cond, return_dict=False, **kwargs)[0]
-        return out.float().to(model_input.device)
-
-
 class _IFBase:
     """Attributes shared by the IF denoisers (spec §2.1: cosine path, ε, images in [−1, 1], text)."""
 
@@ -161,7 +89,7 @@ class _IFBase:
     value_range = (-1.0, 1.0)
     condition_kind = "text"
 
-    def __init__(self, net: _IFUNet):
+    def __init__(self, net: PlacedUNet):
         self.net, self.path = net, deepfloyd_path()
         self.channels = net.config.out_channels // 2
         self.side = net.config.sample_size
@@ -185,7 +113,7 @@ class _IFBase:
 class IFDenoiser(_IFBase):
     """Stage I: ε̂ and the learned variance of IF-I for x_t (N, 3, 64, 64) at integer t (N,)."""
 
-    def __init__(self, net: _IFUNet):
+    def __init__(self, net: PlacedUNet):
         super().__init__(net)
         if net.config.in_channels != self.channels:
             raise UserError(f"{net.source} is not an IF stage I model ({net.config.in_channels} input channels)")
@@ -202,7 +130,7 @@ class IFStageII(_IFBase):
     Its prediction and variance carry zeros in the low-res half; `bind` turns it into a 3-channel denoiser.
     """
 
-    def __init__(self, net: _IFUNet, noising: DiscretePath, noise_level: int = 250):
+    def __init__(self, net: PlacedUNet, noising: DiscretePath, noise_level: int = 250):
         super().__init__(net)
         if net.config.in_channels != 2 * self.channels:
             raise UserError(f"{net.source} is not an IF stage II model ({net.config.in_channels} input channels)")
@@ -306,7 +234,7 @@ def load_deepfloyd(stage1: str = "deepfloyd-if", *, device=None, dtype: torch.dt
     source = resolve_source(stage1, STAGE1_MODELS)
     unet, _ = _load(source, dtype, offline)
     prompts = _prompt_bank(source, unet, device, memory, prompt_embeds, text_encoder, cache_dir, offline)
-    return IFDenoiser(_IFUNet(unet, source, device, memory, prompts))
+    return IFDenoiser(PlacedUNet(unet, source, device, memory, prompts))
 
 
 def load_deepfloyd_stage2(stage2: str = "if-ii-l", *, device=None, dtype: torch.dtype | None = None,
@@ -327,4 +255,4 @@ def load_deepfloyd_stage2(stage2: str = "if-ii-l", *, device=None, dtype: torch.
     if prompts.width != width:
         raise UserError(f"{source} reads prompt embeddings {width} wide, but the given ones are {prompts.width} wide")
     noising = DiscretePath(abar, len(abar), name="if-ii-noising")
-    return IFStageII(_IFUNet(unet, source, device, memory, prompts), noising, noise_level)
+    return IFStageII(PlacedUNet(unet, source, device, memory, prompts), noising, noise_level)
