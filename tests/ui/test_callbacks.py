@@ -185,3 +185,21 @@ def test_ui_without_gradio_is_one_clear_line(monkeypatch, capsys):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gradio" else real(name, *a))
     assert main(["ui"]) == 2
     assert 'pip install "difflab[ui]"' in capsys.readouterr().err
+
+
+def test_a_text_model_takes_text_prompts(tmp_path):
+    """A text-to-image model in IF's format (a tiny random one): prompts are text, records still remake."""
+    pytest.importorskip("diffusers")
+    pytest.importorskip("transformers")
+    from models.tiny_if import make_tiny_if
+
+    model = str(make_tiny_if(tmp_path / "if"))
+    app = App(root=tmp_path / "runs", model=model)
+    shared = (7.0, 3, "default", 0, 1)
+    _, (_, gallery, info) = finish(callbacks.sample(app, model, "a photo of a dog", *shared))
+    assert gallery[0][1] == "seed 0 · a photo of a dog"
+    _, (_, views, _, info) = finish(callbacks.anagram(app, model, "a dog\nan old man", ["identity", "rot180"], *shared))
+    assert [caption for _, caption in views] == ["seed 0 · identity: a dog", "seed 0 · rot180: an old man"]
+    run = run_folder(info)
+    first = records(run)[0]
+    assert remade(first, tmp_path / "again") == (run / first["image"]).read_bytes()
