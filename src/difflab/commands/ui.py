@@ -17,8 +17,10 @@ from ..models.registry import DEFAULT_MODEL
 def register(sub) -> None:
     parser = sub.add_parser("ui", help="a local web page to sample, draw, paint masks and make illusions",
                             description=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"the model the page starts with (default {DEFAULT_MODEL})")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"the model the page starts with (default {DEFAULT_MODEL})")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=None, help="port (default: the first free one from 7860)")
     parser.add_argument("--runs", default="runs", help="folder for the run folders the page writes (default runs)")
     parser.add_argument("--share", action="store_true", help="also make a public gradio.live link (off by default)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -20,8 +21,8 @@ from ..data import to_pil
 from ..errors import UserError
 from ..illusions.views import VIEWS, check_view, get_view
 from ..models.registry import builtin_models
-from ..sampling import RULES
 from . import callbacks
+from .jobs import flag_choices
 from .running import App, cancel, scaled
 
 CANVAS = 280  # pixels of the sketch pad and of the example picture to paint a mask on
@@ -107,97 +108,151 @@ def _live(tab: str):
     return gr.Image(label="the process: x_t (top) and its x̂0 (bottom)", elem_id=f"{tab}-live", height=300)
 
 
+def _results(tab: str, label: str, columns: int):
+    return (_live(tab), gr.Gallery(label=label, columns=columns, elem_id=f"{tab}-gallery"),
+            gr.Markdown(elem_id=f"{tab}-info"))
+
+
+@dataclass
+class Shared:
+    """The widgets at the top of the page, read by every tab."""
+
+    model: gr.Dropdown
+    guidance: gr.Number
+    steps: gr.Number
+    sampler: gr.Dropdown
+    seed: gr.Number
+    num: gr.Number
+
+    @property
+    def sampling(self) -> list:  # in the order the callbacks take them, after their own inputs
+        return [self.guidance, self.steps, self.sampler, self.seed, self.num]
+
+
+def _top(app: App, model) -> tuple[Shared, gr.Markdown]:
+    gr.Markdown("## difflab — diffusion in the browser\nEvery run writes a run folder exactly as the "
+                "`difflab` command does and shows the command line that remakes it.")
+    with gr.Row():
+        picked = gr.Dropdown(model_names(app.model), value=app.model, label="Model", scale=1)
+        about = gr.Markdown(summary(model))
+    with gr.Row():
+        steps = gr.Number(defaults.GRID_STEPS, label="Steps", precision=0, minimum=1, elem_id="steps")
+        sampler = gr.Dropdown(["default", *flag_choices("sample", "--sampler")], value="default", label="Sampler")
+        guidance = gr.Number(defaults.default_guidance(model.condition_kind), label="Guidance γ (u + γ(c − u))")
+        seed = gr.Number(0, label="Seed of the first image", precision=0)
+        num = gr.Number(1, label="Images", precision=0, minimum=1)
+    return Shared(picked, guidance, steps, sampler, seed, num), about
+
+
+def _sample_tab(app: App, top: Shared) -> None:
+    prompts = gr.Textbox(label="Prompts, one a line (empty: unprompted)", lines=2)
+    buttons = _buttons("sample")
+    live, gallery, info = _results("sample", "images", 6)
+    _wire(app, "sample", buttons, callbacks.sample, [top.model, prompts, *top.sampling], [live, gallery, info])
+
+
+def _denoise_tab(app: App, top: Shared, model) -> None:
+    with gr.Row():
+        upload = gr.Image(label="image (or name one)", type="pil", sources=["upload", "clipboard"])
+        with gr.Column():
+            spec = gr.Textbox(example_spec(model), label="…or a named image: digit:3, builtin:camera, sketch:house")
+            times = gr.Textbox(label="times t in the model's units, comma-separated (empty: ¼, ½, ¾ of the way)")
+            prompt = gr.Textbox(label="prompt for the predictions (optional)")
+    buttons = _buttons("denoise")
+    _, gallery, info = _results("denoise", "noisy · iterative · one-step · blur", 5)
+    inputs = [top.model, upload, spec, times, prompt, top.steps, top.sampler, top.seed, top.num]
+    _wire(app, "denoise", buttons, callbacks.denoise, inputs, [gallery, info])
+
+
+def _sdedit_tab(app: App, top: Shared, model) -> gr.ImageEditor:
+    brush = gr.Brush(colors=["#ffffff", "#000000", "#d03030", "#3070d0", "#30a040"], default_size=14)
+    with gr.Row():
+        sketch = gr.ImageEditor(editor_value(blank_canvas(model)), label="draw, or upload a photo", type="pil",
+                                brush=brush, canvas_size=(CANVAS, CANVAS), elem_id="sdedit-sketch",
+                                sources=["upload", "clipboard"], transforms=[], layers=False)
+        with gr.Column():
+            spec = gr.Textbox(label="…or a named image instead (digit:3, builtin:camera)")
+            levels = gr.Textbox(",".join(map(str, defaults.SDEDIT_LEVELS)), elem_id="sdedit-levels",
+                                label="i_start levels (larger = closer to the input)")
+            prompt = gr.Textbox(label="prompt (optional: image-to-image towards it)")
+    buttons = _buttons("sdedit")
+    outputs = list(_results("sdedit", "original, then each i_start", 7))
+    _wire(app, "sdedit", buttons, callbacks.sdedit, [top.model, sketch, spec, levels, prompt, *top.sampling], outputs)
+    return sketch
+
+
+def _inpaint_tab(app: App, top: Shared, model) -> gr.ImageEditor:
+    with gr.Row():
+        editor = gr.ImageEditor(editor_value(example_picture(model)), type="pil", elem_id="inpaint-editor",
+                                label="paint the region to regenerate (the brush layer is the mask)",
+                                brush=gr.Brush(colors=["#ff00ff"], default_size=24), transforms=[],
+                                sources=["upload", "clipboard"], layers=False)
+        with gr.Column():
+            prompt = gr.Textbox(label="prompt (optional)")
+            i_start = gr.Number(0, label="start index (0: from pure noise)", precision=0, minimum=0)
+            jump = gr.Number(1, label="RePaint jump (steps)", precision=0, minimum=1)
+            resample = gr.Number(1, label="RePaint resampling (repeats)", precision=0, minimum=1)
+    buttons = _buttons("inpaint")
+    outputs = list(_results("inpaint", "original, mask, hole, results", 6))
+    inputs = [top.model, editor, prompt, i_start, jump, resample, *top.sampling]
+    _wire(app, "inpaint", buttons, callbacks.inpaint, inputs, outputs)
+    return editor
+
+
+def _anagram_tab(app: App, top: Shared, model) -> gr.Dropdown:
+    with gr.Row():
+        prompts = gr.Textbox(label="one prompt per view, one a line, in the views' order", lines=2,
+                             elem_id="anagram-prompts")
+        views = gr.Dropdown(usable_views(model), value=["identity", "flip"], multiselect=True,
+                            label="views (only those that pass check_view)")
+    buttons = _buttons("anagram")
+    live = _live("anagram")
+    with gr.Row():
+        gallery = gr.Gallery(label="the image through each view", columns=4, scale=2, elem_id="anagram-gallery")
+        turning = gr.Image(label="turning through the view", elem_id="anagram-turning", scale=1)
+    info = gr.Markdown(elem_id="anagram-info")
+    _wire(app, "anagram", buttons, callbacks.anagram, [top.model, prompts, views, *top.sampling],
+          [live, gallery, turning, info])
+    return views
+
+
+def _hybrid_tab(app: App, top: Shared) -> None:
+    with gr.Row():
+        far = gr.Textbox(label="far prompt (low frequencies)")
+        near = gr.Textbox(label="near prompt (high frequencies)")
+        factor = gr.Radio(flag_choices("illusion hybrid", "--factor"), value="lowpass", label="split")
+    with gr.Row():
+        kernel = gr.Number(None, label="blur kernel (empty: 33 at 64 px, scaled)", precision=0)
+        sigma = gr.Number(None, label="blur σ (empty: 2 at 64 px, scaled)")
+        small = gr.Number(4, label="how many times smaller from afar", precision=0, minimum=1)
+    buttons = _buttons("hybrid")
+    live = _live("hybrid")
+    with gr.Row():
+        full = gr.Image(label="close up", height=280, scale=3)
+        tiny = gr.Image(label="from afar", elem_classes=["difflab-small"], scale=1)
+    info = gr.Markdown(elem_id="hybrid-info")
+    inputs = [top.model, far, near, factor, kernel, sigma, small, *top.sampling]
+    _wire(app, "hybrid", buttons, callbacks.hybrid, inputs, [live, full, tiny, info])
+
+
 def build(app: App) -> gr.Blocks:
     model = app.load(app.model)
-    brush = gr.Brush(colors=["#ffffff", "#000000", "#d03030", "#3070d0", "#30a040"], default_size=14)
     with gr.Blocks(title="difflab") as page:
-        gr.Markdown("## difflab — diffusion in the browser\nEvery run writes a run folder exactly as the "
-                    "`difflab` command does and shows the command line that remakes it.")
-        with gr.Row():
-            picked = gr.Dropdown(model_names(app.model), value=app.model, label="Model", scale=1)
-            about = gr.Markdown(summary(model))
-        with gr.Row():
-            steps = gr.Number(defaults.GRID_STEPS, label="Steps", precision=0, minimum=1, elem_id="steps")
-            sampler = gr.Dropdown(["default", *sorted(RULES)], value="default", label="Sampler")
-            guidance = gr.Number(defaults.default_guidance(model.condition_kind), label="Guidance γ (u + γ(c − u))")
-            seed = gr.Number(0, label="Seed of the first image", precision=0)
-            num = gr.Number(1, label="Images", precision=0, minimum=1)
-        shared = [guidance, steps, sampler, seed, num]
+        top, about = _top(app, model)
         with gr.Tabs():
             with gr.Tab("Sample", id="sample"):
-                prompts = gr.Textbox(label="Prompts, one a line (empty: unprompted)", lines=2)
-                buttons = _buttons("sample")
-                live, gallery, info = _live("sample"), gr.Gallery(label="images", columns=6, elem_id="sample-gallery"), gr.Markdown(elem_id="sample-info")
-                _wire(app, "sample", buttons, callbacks.sample, [picked, prompts, *shared], [live, gallery, info])
+                _sample_tab(app, top)
             with gr.Tab("Denoise", id="denoise"):
-                with gr.Row():
-                    upload = gr.Image(label="image (or name one below)", type="pil", sources=["upload", "clipboard"])
-                    with gr.Column():
-                        spec = gr.Textbox(example_spec(model), label="…or a named image: digit:3, builtin:camera, sketch:house")
-                        times = gr.Textbox(label="times t in the model's units, comma-separated (empty: ¼, ½, ¾ of the way to noise)")
-                        prompt = gr.Textbox(label="prompt for the predictions (optional)")
-                buttons = _buttons("denoise")
-                gallery, info = gr.Gallery(label="noisy · iterative · one-step · blur", columns=5, elem_id="denoise-gallery"), gr.Markdown(elem_id="denoise-info")
-                _wire(app, "denoise", buttons, callbacks.denoise, [picked, upload, spec, times, prompt, steps, sampler, seed, num],
-                         [gallery, info])
+                _denoise_tab(app, top, model)
             with gr.Tab("SDEdit", id="sdedit"):
-                with gr.Row():
-                    sketch = gr.ImageEditor(editor_value(blank_canvas(model)), label="draw, or upload a photo", type="pil",
-                                            brush=brush, canvas_size=(CANVAS, CANVAS), elem_id="sdedit-sketch",
-                                            sources=["upload", "clipboard"], transforms=[], layers=False)
-                    with gr.Column():
-                        spec = gr.Textbox(label="…or a named image instead (digit:3, builtin:camera)")
-                        levels = gr.Textbox(",".join(map(str, defaults.SDEDIT_LEVELS)),
-                                            label="i_start levels (larger = closer to the input)", elem_id="sdedit-levels")
-                        prompt = gr.Textbox(label="prompt (optional: image-to-image towards it)")
-                buttons = _buttons("sdedit")
-                live, gallery, info = _live("sdedit"), gr.Gallery(label="original, then each i_start", columns=7, elem_id="sdedit-gallery"), gr.Markdown(elem_id="sdedit-info")
-                _wire(app, "sdedit", buttons, callbacks.sdedit, [picked, sketch, spec, levels, prompt, *shared], [live, gallery, info])
+                sketch = _sdedit_tab(app, top, model)
             with gr.Tab("Inpaint", id="inpaint"):
-                with gr.Row():
-                    editor = gr.ImageEditor(editor_value(example_picture(model)), type="pil", elem_id="inpaint-editor",
-                                            label="paint the region to regenerate (the brush layer is the mask)",
-                                            brush=gr.Brush(colors=["#ff00ff"], default_size=24), transforms=[],
-                                            sources=["upload", "clipboard"], layers=False)
-                    with gr.Column():
-                        prompt = gr.Textbox(label="prompt (optional)")
-                        i_start = gr.Number(0, label="start index (0: from pure noise)", precision=0, minimum=0)
-                        jump = gr.Number(1, label="RePaint jump (steps)", precision=0, minimum=1)
-                        resample = gr.Number(1, label="RePaint resampling (repeats)", precision=0, minimum=1)
-                buttons = _buttons("inpaint")
-                live, gallery, info = _live("inpaint"), gr.Gallery(label="original, mask, hole, results", columns=6, elem_id="inpaint-gallery"), gr.Markdown(elem_id="inpaint-info")
-                _wire(app, "inpaint", buttons, callbacks.inpaint, [picked, editor, prompt, i_start, jump, resample, *shared],
-                         [live, gallery, info])
+                editor = _inpaint_tab(app, top, model)
             with gr.Tab("Anagram", id="anagram"):
-                with gr.Row():
-                    prompts = gr.Textbox(label="one prompt per view, one a line, in the views' order", lines=2, elem_id="anagram-prompts")
-                    views = gr.Dropdown(usable_views(model), value=["identity", "flip"], multiselect=True,
-                                        label="views (only those that pass check_view)")
-                buttons = _buttons("anagram")
-                live = _live("anagram")
-                with gr.Row():
-                    gallery = gr.Gallery(label="the image through each view", columns=4, scale=2, elem_id="anagram-gallery")
-                    turning = gr.Image(label="turning through the view", elem_id="anagram-turning", scale=1)
-                info = gr.Markdown(elem_id="anagram-info")
-                _wire(app, "anagram", buttons, callbacks.anagram, [picked, prompts, views, *shared], [live, gallery, turning, info])
+                views = _anagram_tab(app, top, model)
             with gr.Tab("Hybrid", id="hybrid"):
-                with gr.Row():
-                    far = gr.Textbox(label="far prompt (low frequencies)")
-                    near = gr.Textbox(label="near prompt (high frequencies)")
-                    factor = gr.Radio(["lowpass", "color"], value="lowpass", label="split")
-                with gr.Row():
-                    kernel = gr.Number(None, label="blur kernel (empty: 33 at 64 px, scaled)", precision=0)
-                    sigma = gr.Number(None, label="blur σ (empty: 2 at 64 px, scaled)")
-                    small = gr.Number(4, label="how many times smaller from afar", precision=0, minimum=1)
-                buttons = _buttons("hybrid")
-                live = _live("hybrid")
-                with gr.Row():
-                    full = gr.Image(label="close up", height=280, scale=3)
-                    tiny = gr.Image(label="from afar", elem_classes=["difflab-small"], scale=1)
-                info = gr.Markdown(elem_id="hybrid-info")
-                _wire(app, "hybrid", buttons, callbacks.hybrid, [picked, far, near, factor, kernel, sigma, small, *shared],
-                         [live, full, tiny, info])
-        picked.change(functools.partial(refresh, app), picked, [about, guidance, views, sketch, editor])
+                _hybrid_tab(app, top)
+        top.model.change(functools.partial(refresh, app), top.model, [about, top.guidance, views, sketch, editor])
     return page
 
 

@@ -89,7 +89,8 @@ def sdedit(app: App, model, sketch, spec, levels, prompt, guidance, steps, sampl
     job = yield from run_job(app, "sdedit", command, flags, request, progress, expected,
                              live=lambda picture: (picture, SKIP(), SKIP()))
     gallery = [(str(job.out / "original.png"), "original")]
-    gallery += [(str(job.out / r["image"]), f"i_start {r['i_start']} · seed {r['seed']}") for r in read_records(job.out)]
+    gallery += [(str(job.out / r["image"]), f"i_start {r['i_start']} · seed {r['seed']}")
+                for r in read_records(job.out)]
     yield SKIP(), gallery, describe(job)
 
 

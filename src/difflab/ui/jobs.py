@@ -10,6 +10,7 @@ named by their content, so the command line that refers to them remakes the resu
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import io
@@ -130,6 +131,22 @@ def parse(argv: Sequence[str]):
     except SystemExit:
         lines = messages.getvalue().strip().splitlines()
         raise UserError(lines[-1] if lines else f"bad command line: {shlex.join(argv)}") from None
+
+
+def flag_choices(command: str, flag: str) -> list[str]:
+    """The values the CLI accepts for a flag of a (sub-)command, e.g. ("sample", "--sampler")."""
+    parser = _subparser(command.split())
+    action = next(a for a in parser._actions if flag in a.option_strings)
+    return sorted(action.choices or ())
+
+
+def _subparser(words: Sequence[str]):
+    from ..cli import build_parser
+
+    parser = build_parser()
+    for word in words:  # argparse keeps sub-commands as the choices of its _SubParsersAction
+        parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[word]
+    return parser
 
 
 def new_out(root: str | Path, command: str) -> str:
