@@ -203,3 +203,24 @@ def test_a_text_model_takes_text_prompts(tmp_path):
     run = run_folder(info)
     first = records(run)[0]
     assert remade(first, tmp_path / "again") == (run / first["image"]).read_bytes()
+
+
+def test_ui_listens_on_loopback_without_a_share_link_unless_asked(monkeypatch, tmp_path):
+    import difflab.ui.app
+
+    calls = []
+    monkeypatch.setattr(difflab.ui.app, "launch", lambda app, **options: calls.append((app, options)))
+    assert main(["ui", "--runs", str(tmp_path / "r")]) == 0
+    assert main(["ui", "--model", "mnist-ddpm", "--host", "0.0.0.0", "--port", "8123", "--share"]) == 0
+    (first, default), (second, asked) = calls
+    assert default == {"host": "127.0.0.1", "port": None, "share": False} and first.root == tmp_path / "r"
+    assert asked == {"host": "0.0.0.0", "port": 8123, "share": True} and second.model == "mnist-ddpm"
+
+
+def test_changing_the_model_refreshes_what_depends_on_it(app):
+    from difflab.ui.app import refresh
+
+    about, guidance, views, sketch, editor = refresh(app, "mnist-ddpm")
+    assert "discrete path" in about and "class-conditioned" in about and guidance == 5.0
+    assert "flip" in views["choices"] or ("flip", "flip") in views["choices"]
+    assert sketch["background"].getpixel((5, 5)) == (0, 0, 0)  # a dark canvas for white-on-black digits

@@ -95,9 +95,12 @@ def _buttons(tab: str) -> tuple[gr.Button, gr.Button]:
 
 
 def _wire(app: App, tab: str, buttons, fn, inputs: list, outputs: list) -> None:
-    """Run streams fn's yields into outputs (two jobs at once at most); Cancel stops this session's job."""
+    """Run streams fn's yields into outputs (two jobs at once over all tabs and sessions, the rest queue);
+    Cancel stops this session's job on this tab."""
     run, stop = buttons
-    event = run.click(bind(app, fn), inputs, outputs, concurrency_limit=2)
+    results = [c for c in outputs if c.elem_id != f"{tab}-live"]  # the progress bar covers these, not the live view
+    event = run.click(bind(app, fn), inputs, outputs, concurrency_limit=2, concurrency_id="difflab-jobs",
+                      show_progress_on=results)
 
     def stop_job(request: gr.Request):
         cancel(app, tab, request)
@@ -222,13 +225,13 @@ def _hybrid_tab(app: App, top: Shared) -> None:
         near = gr.Textbox(label="near prompt (high frequencies)")
         factor = gr.Radio(flag_choices("illusion hybrid", "--factor"), value="lowpass", label="split")
     with gr.Row():
-        kernel = gr.Number(None, label="blur kernel (empty: 33 at 64 px, scaled)", precision=0)
-        sigma = gr.Number(None, label="blur σ (empty: 2 at 64 px, scaled)")
+        kernel = gr.Number(0, label="blur kernel (0: 33 at 64 px, scaled)", precision=0, minimum=0)
+        sigma = gr.Number(0, label="blur σ (0: 2 at 64 px, scaled)", minimum=0)
         small = gr.Number(4, label="how many times smaller from afar", precision=0, minimum=1)
     buttons = _buttons("hybrid")
     live = _live("hybrid")
     with gr.Row():
-        full = gr.Image(label="close up", height=280, scale=3)
+        full = gr.Image(label="close up", scale=3)
         tiny = gr.Image(label="from afar", elem_classes=["difflab-small"], scale=1)
     info = gr.Markdown(elem_id="hybrid-info")
     inputs = [top.model, far, near, factor, kernel, sigma, small, *top.sampling]

@@ -23,6 +23,7 @@ from .jobs import new_out, read_records, save_input
 from .running import App, describe, problem, lines, model_flags, run_job, scaled, tensor_of
 
 SKIP = gr.skip
+CLOSE_UP = 256  # pixels high of a hybrid seen close up; from afar it is `--small` times smaller
 
 
 def _levels(text: str, what: str) -> list[int]:
@@ -155,15 +156,16 @@ def anagram(app: App, model, prompts, views, guidance, steps, sampler, seed, num
     yield SKIP(), gallery, animation, describe(job)
 
 
-def hybrid(app: App, model, far, near, factor, kernel, sigma, small, guidance, steps, sampler, seed, num,
+def hybrid(app: App, model, far, near, factor, kernel, sigma, small_factor, guidance, steps, sampler, seed, num,
            request: gr.Request = None, progress=None):
-    """Hybrid tab → (live view, the first image at full size, the same image small, description)."""
+    """Hybrid tab → (live view, the first image close up, the same image `small` times smaller, description)."""
     flags = ["--prompt", (far or "").strip(), "--prompt", (near or "").strip(), "--factor", factor,
-             "--small", str(int(small))]
+             "--small", str(int(small_factor))]
     flags += ["--kernel", str(int(kernel))] if kernel not in (None, "", 0) else []
     flags += ["--sigma", repr(float(sigma))] if sigma not in (None, "", 0) else []
     flags += model_flags(model, steps, sampler, guidance, seed, num, new_out(app.root, "illusion-hybrid"))
     job = yield from run_job(app, "hybrid", ["illusion", "hybrid"], flags, request, progress,
                              int(num) * int(steps), live=lambda picture: (picture, SKIP(), SKIP(), SKIP()))
     first = read_records(job.out)[0]
-    yield SKIP(), str(job.out / first["image"]), scaled(Image.open(job.out / first["small_image"]), 48), describe(job)
+    full, small = (Image.open(job.out / first[key]) for key in ("image", "small_image"))
+    yield SKIP(), scaled(full, CLOSE_UP), scaled(small, CLOSE_UP // int(small_factor)), describe(job)
