@@ -132,6 +132,9 @@ def test_turning_animation_starts_at_the_image_and_ends_at_its_view(name):
     (lambda app: callbacks.sample(app, MODEL, "a cat", *SHARED), "unknown class 'a cat'"),
     (lambda app: callbacks.denoise(app, MODEL, None, "", "", "", STEPS, "default", 0, 1), "give an image"),
     (lambda app: callbacks.sample(app, "no-such-model", "3", *SHARED), "unknown model"),
+    (lambda app: callbacks.inpaint(app, MODEL, editor(canvas_with_stroke(), [painted_layer()]), "",
+                                   None, 1, 1, *SHARED), "the start index must be a whole number"),
+    (lambda app: callbacks.hybrid(app, MODEL, "8", "3", "color", None, None, 4, *SHARED), "colour model"),
 ])
 def test_bad_input_is_a_message_in_the_page_and_leaves_no_run_folder(call, message, app):
     with pytest.raises(gr.Error) as caught:

@@ -17,10 +17,10 @@ from ..commands._common import parse_list
 from ..errors import UserError
 from ..illusions.anagrams import view_clean
 from ..illusions.views import get_view
-from .animation import save_turning_gif
 from ..data import to_pil
+from .animation import save_turning_gif
 from .jobs import new_out, read_records, save_input
-from .running import App, describe, problem, lines, model_flags, run_job, scaled, tensor_of
+from .running import App, describe, lines, model_flags, problem, run_job, scaled, tensor_of, whole
 
 SKIP = gr.skip
 CLOSE_UP = 256  # pixels high of a hybrid seen close up; from afar it is `--small` times smaller
@@ -70,7 +70,8 @@ def denoise(app: App, model, image, spec, times, prompt, steps, sampler, seed, n
     """Denoise tab → (gallery of noisy / iterative / one-step / blur with PSNRs, run description)."""
     flags = _image_flag(app, image, spec) + model_flags(model, steps, sampler, None, seed, num,
                                                         new_out(app.root, "denoise"))
-    flags += (["--t", times.strip()] if times and times.strip() else []) + ["--prompt", prompt or ""] * bool(prompt)
+    flags += ["--t", times.strip()] if times and times.strip() else []
+    flags += ["--prompt", prompt.strip()] if prompt and prompt.strip() else []
     job = yield from run_job(app, "denoise", ["denoise"], flags, request, progress, 3 * int(num) * int(steps))
     gallery = [(str(job.out / "original.png"), "original")]
     gallery += [(str(job.out / r["image"]), f"{r['procedure'].split('/')[1]} · t={r['t']:g} · {r['psnr']:.2f} dB")
@@ -119,7 +120,8 @@ def inpaint(app: App, model, editor, prompt, i_start, jump, resample, guidance, 
     """Inpaint tab: the editor's painted layer is the mask → (live view, gallery, run description)."""
     image, mask = mask_of(editor or {})
     flags = ["--image", save_input(image, app.root), "--mask", save_input(mask, app.root, "mask"),
-             "--i-start", str(int(i_start)), "--jump", str(int(jump)), "--resample", str(int(resample))]
+             "--i-start", str(whole(i_start, "start index")), "--jump", str(whole(jump, "jump")),
+             "--resample", str(whole(resample, "resampling"))]
     flags += model_flags(model, steps, sampler, guidance, seed, num, new_out(app.root, "edit-inpaint"))
     flags += ["--prompt", prompt.strip()] if prompt and prompt.strip() else []
     expected = int(num) * max(1, int(steps) - int(i_start)) * max(1, int(resample))
@@ -160,8 +162,8 @@ def hybrid(app: App, model, far, near, factor, kernel, sigma, small_factor, guid
            request: gr.Request = None, progress=None):
     """Hybrid tab → (live view, the first image close up, the same image `small` times smaller, description)."""
     flags = ["--prompt", (far or "").strip(), "--prompt", (near or "").strip(), "--factor", factor,
-             "--small", str(int(small_factor))]
-    flags += ["--kernel", str(int(kernel))] if kernel not in (None, "", 0) else []
+             "--small", str(whole(small_factor, "'times smaller'"))]
+    flags += ["--kernel", str(whole(kernel, "blur kernel"))] if kernel not in (None, "", 0) else []
     flags += ["--sigma", repr(float(sigma))] if sigma not in (None, "", 0) else []
     flags += model_flags(model, steps, sampler, guidance, seed, num, new_out(app.root, "illusion-hybrid"))
     job = yield from run_job(app, "hybrid", ["illusion", "hybrid"], flags, request, progress,

@@ -61,8 +61,8 @@ def cancel(app: App, tab: str, request: gr.Request | None = None) -> None:
 
 def model_flags(model: str, steps, sampler: str | None, guidance, seed, num, out: str) -> list[str]:
     """The flags every model command takes, from the shared widgets (empty γ/sampler: the default)."""
-    argv = ["--model", model, "--steps", str(_int(steps, "steps")), "--seed", str(_int(seed, "seed")),
-            "--num", str(_int(num, "number of images")), "--out", out, "--quiet"]
+    argv = ["--model", model, "--steps", str(whole(steps, "steps")), "--seed", str(whole(seed, "seed")),
+            "--num", str(whole(num, "number of images")), "--out", out, "--quiet"]
     if sampler and sampler != "default":
         argv += ["--sampler", sampler]
     if guidance is not None and guidance != "":
@@ -70,7 +70,8 @@ def model_flags(model: str, steps, sampler: str | None, guidance, seed, num, out
     return argv
 
 
-def _int(value, what: str) -> int:
+def whole(value, what: str) -> int:
+    """A whole number from a Number widget (which may be empty), or a message."""
     try:
         number = float(value)
     except (TypeError, ValueError):
