@@ -69,7 +69,7 @@ def test_run_folder_layout_and_records(reference):
     assert spec["objective"] == "flow" and spec["extra"]["weights"] == "ema"
     assert records["train_config"]["hidden"] == 4 and records["metrics"]["steps"] == 12
     denoiser = load_denoiser(str(run), device="cpu")
-    assert denoiser.prediction == "velocity" and denoiser.condition_kind == "class"
+    assert denoiser.prediction_type == "velocity" and denoiser.condition_kind == "class"
     snapshot = load_denoiser(str(run / "checkpoints" / "epoch-001.safetensors"), device="cpu")
     assert snapshot.path.kind == "flow"
 

@@ -19,11 +19,11 @@ from tqdm.auto import tqdm
 
 from ..atomic import write_json
 from ..data import load_dataset
+from ..defaults import GUIDANCE
 from ..errors import UserError
 from ..figures import save_grid
 from ..guidance import GuidedDenoiser
 from ..models.registry import builtin_models, load_denoiser
-from ..paths import DiscretePath, flow_timesteps, strided_timesteps
 from ..runs import new_run_dir, write_config
 from ..sampling import NoiseSource, sample_loop
 
@@ -33,7 +33,8 @@ def register(sub) -> None:
                             description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="a shipped model name, a model file or a training run folder")
     parser.add_argument("--n", type=int, default=1000, help="samples to draw (default 1000)")
-    parser.add_argument("--guidance", type=float, default=5.0, help="CFG γ for class-conditioned models (default 5)")
+    parser.add_argument("--guidance", type=float, default=GUIDANCE["class"],
+                        help=f"CFG γ for class-conditioned models (default {GUIDANCE['class']:g})")
     parser.add_argument("--steps", type=int, help="sampling steps (default: the model's own, else DDPM 300, flow 50)")
     parser.add_argument("--seed", type=int, default=0, help="sample i uses seed SEED + i; also seeds the metrics")
     parser.add_argument("--batch-size", type=int, default=250, help="images sampled at once")
@@ -86,12 +87,7 @@ def _default_classifier(dataset: str):
 @torch.no_grad()
 def sample(denoiser, n: int, guidance: float, steps: int, seed: int, batch: int, quiet: bool):
     """(images (n, C, H, W) in [0, 1], intended labels (n,) or None), sample i from seed `seed + i`."""
-    if isinstance(denoiser.path, DiscretePath):
-        if denoiser.path.num_train_steps % steps:
-            raise UserError(f"--steps must divide T = {denoiser.path.num_train_steps}, got {steps}")
-        timesteps = strided_timesteps(denoiser.path.num_train_steps, denoiser.path.num_train_steps // steps)
-    else:
-        timesteps = flow_timesteps(steps)
+    timesteps = denoiser.path.grid(steps)
     classes = denoiser.condition_kind == "class"
     labels = torch.arange(n) % len(denoiser.class_names) if classes else None
     model = GuidedDenoiser(denoiser, guidance) if classes else denoiser
