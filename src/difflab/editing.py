@@ -69,11 +69,12 @@ def iterative_denoise(denoiser: Denoiser, x_t: Tensor, t, grid: Sequence, noise:
     return sample_loop(denoiser, x_t, denoiser.path.continue_grid(t, grid), cond, noise=noise, **loop)
 
 
-def sdedit(denoiser: Denoiser, x_orig: Tensor, timesteps: Sequence, i_start: int, noise: NoiseSource,
-           cond: Tensor | None = None, **loop) -> Tensor:
+def sdedit(denoiser: Denoiser, x_orig: Tensor, timesteps: Sequence, noise: NoiseSource,
+           cond: Tensor | None = None, *, i_start: int, **loop) -> Tensor:
     """SDEdit (spec §2.9): noise x_orig to timesteps[i_start], denoise from the same index (pitfall 11).
 
     With a non-null condition this is text/class-conditional image-to-image translation (§2.9.3).
+    `i_start` is a grid index, given by keyword as to `inpaint` (and as ``--i-start`` on the CLI).
     """
     check_i_start(i_start, timesteps)
     x = forward_noise(denoiser.path, x_orig, timesteps[i_start], noise)
@@ -145,24 +146,25 @@ def repaint_schedule(num_steps: int, start: int = 0, jump: int = 1, repeats: int
 
 
 def inpaint(denoiser: Denoiser, x_orig: Tensor, mask: Tensor, timesteps: Sequence, noise: NoiseSource,
-            cond: Tensor | None = None, *, start: int = 0, jump: int = 1, repeats: int = 1,
+            cond: Tensor | None = None, *, i_start: int = 0, jump: int = 1, repeats: int = 1,
             hook: StepHook | None = None, **loop) -> Tensor:
-    """RePaint inpainting (spec §2.9.2, eq. A.5): mask 1 = regenerate, 0 = keep.
+    """RePaint inpainting (spec §2.9.2, eq. A.5): mask 1 = regenerate, 0 = keep; from grid index
+    `i_start` (0: pure noise; otherwise x_orig noised to timesteps[i_start], as in `sdedit`).
 
     After every step x ← m·x + (1 − m)·forward(x_orig, t′), with t′ the time of the image just
     produced (pitfall 12), so at the clean end the kept region equals x_orig exactly on the course
     paths (≈ on IF, whose t = 0 keeps ᾱ = 0.99996). `repeats` > 1 adds RePaint's resampling.
     """
     path, x_orig = denoiser.path, _expand(x_orig, len(noise))
-    check_i_start(start, timesteps)
+    check_i_start(i_start, timesteps)
 
     def project(state: StepState) -> Tensor:
         known = path.add_noise(x_orig, noise.like(x_orig), state.t_next)
         return mask * state.x_next + (1 - mask) * known
 
     step_hook = chain_hooks(project, hook)
-    x = noise.randn(denoiser.image_shape) if start == 0 else forward_noise(path, x_orig, timesteps[start], noise)
-    for kind, a, b in repaint_schedule(len(timesteps) - 1, start, jump, repeats):
+    x = noise.randn(denoiser.image_shape) if i_start == 0 else forward_noise(path, x_orig, timesteps[i_start], noise)
+    for kind, a, b in repaint_schedule(len(timesteps) - 1, i_start, jump, repeats):
         if kind == "down":
             x = sample_loop(denoiser, x, timesteps[:b + 1], cond, noise=noise, start=a, hook=step_hook, **loop)
         else:

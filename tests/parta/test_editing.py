@@ -58,9 +58,9 @@ def test_sdedit_checks_i_start_and_is_batch_independent():
     guided = GuidedDenoiser(model, 5.0)
     for bad in (-1, 10, 2.5):
         with pytest.raises(UserError):
-            sdedit(guided, image, grid, bad, NoiseSource([0]), model.encode([3]))
-    batch = sdedit(guided, image, grid, 3, NoiseSource([3, 7, 11]), model.encode([3, 3, 3]))
-    alone = sdedit(guided, image, grid, 3, NoiseSource([7]), model.encode([3]))
+            sdedit(guided, image, grid, NoiseSource([0]), model.encode([3]), i_start=bad)
+    batch = sdedit(guided, image, grid, NoiseSource([3, 7, 11]), model.encode([3, 3, 3]), i_start=3)
+    alone = sdedit(guided, image, grid, NoiseSource([7]), model.encode([3]), i_start=3)
     # Image k depends on its own seed alone. What remains is float rounding: the CPU's conv kernels
     # differ by batch size (~4e-6 in one forward), and this random net at γ = 5 amplifies that over
     # 7 steps to ~4e-4 of its output scale (|x| ~ 35), so the bound is relative; another seed
@@ -73,7 +73,7 @@ def test_sdedit_checks_i_start_and_is_batch_independent():
 def test_sdedit_near_the_end_stays_close_to_the_original():
     model, target = point("flow")
     grid = model.path.grid()
-    edited = sdedit(model, target, grid, 32, NoiseSource([0]))
+    edited = sdedit(model, target, grid, NoiseSource([0]), i_start=32)
     assert torch.allclose(edited, target, atol=1e-8)  # exact denoiser: one Euler step lands on the point
 
 
@@ -137,6 +137,20 @@ def test_inpaint_without_repeats_is_the_plain_projected_loop_and_repeats_cost_st
     model.calls = 0
     inpaint(model, original, mask, grid, NoiseSource([5]), jump=3, repeats=4)
     assert model.calls == 4 * 9
+
+
+@pytest.mark.parametrize("objective", ["ddpm", "flow"])
+def test_inpaint_from_i_start_starts_as_sdedit_does(objective):
+    """Both take a grid index `i_start` by keyword: with nothing kept, inpainting from i_start is SDEdit."""
+    model = tiny_denoiser(objective)
+    grid, image = model.path.grid(8), torch.rand(1, 1, 28, 28)
+    everything = torch.ones(1, 1, 28, 28)
+    loop = dict(rule=DDIMRule())  # deterministic after the forward noise, which both draw first
+    edited = sdedit(model, image, grid, NoiseSource([4]), model.encode([3]), i_start=5, **loop)
+    painted = inpaint(model, image, everything, grid, NoiseSource([4]), model.encode([3]), i_start=5, **loop)
+    assert torch.equal(edited, painted)
+    from_noise = inpaint(model, image, everything, grid, NoiseSource([4]), model.encode([3]), **loop)
+    assert not torch.allclose(from_noise, painted)
 
 
 def test_chain_hooks_and_sample():

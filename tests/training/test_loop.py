@@ -104,7 +104,7 @@ def test_kill_9_then_resume_is_bit_identical(reference, tmp_path):
     env = {**os.environ, "PYTHONPATH": SRC}
     command = [sys.executable, "-m", "difflab", "train", "quick-flow-class", "--quiet", "--out", str(run),
                "--hidden", "4", "--batch-size", "32", "--epochs", "2", "--train-images", "192", "--test-images", "16",
-               "--sample-epochs", "1", "--sample-steps", "3", "--samples-per-class", "1", "--samples", "4",
+               "--sample-epochs", "1", "--sample-steps", "3", "--samples-per-class", "1", "--num", "4",
                "--threads", "1", "--checkpoint-every", "2"]
     process = subprocess.Popen(command, env=env)
     latest = run / "checkpoints" / "latest.safetensors"
