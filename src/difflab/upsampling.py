@@ -3,7 +3,7 @@
 Like every procedure in `editing`, this is `sample_loop` with a denoiser wrapper: stage II's joint
 denoiser (IFStageII, loaded by `models.deepfloyd.load_deepfloyd_stage2`) is CFG-guided, optionally
 wrapped again (an anagram's views, a hybrid's factorization) and bound to the noised, upscaled
-low-res images, and the loop runs from pure noise on the usual time grid (`timesteps.default_grid`;
+low-res images, and the loop runs from pure noise on the path's time grid (`GaussianPath.grid`;
 30 steps, as the course's stage II helper: 990, 957, …, 0).
 """
 
@@ -17,7 +17,6 @@ from .defaults import GUIDANCE
 from .guidance import GuidedDenoiser
 from .models.protocol import Denoiser
 from .sampling import NoiseSource, UpdateRule, sample_loop
-from .timesteps import default_grid
 
 if TYPE_CHECKING:
     from .models.deepfloyd import IFStageII
@@ -45,5 +44,5 @@ def upsample(stage2: IFStageII, images: Tensor, cond: Tensor | Sequence[str] | N
     guided = lambda joint: GuidedDenoiser(joint, guidance)  # noqa: E731
     bound = model.bind(images, noise, wrap=(lambda joint: wrap(guided(joint))) if wrap else guided)
     x = noise.randn(bound.image_shape, device=images.device)
-    grid = timesteps or default_grid(model.path, steps)
+    grid = timesteps or model.path.grid(steps)
     return sample_loop(bound, x, grid, cond, rule=rule, noise=noise, progress=progress)

@@ -72,7 +72,7 @@ TABS = {
     "inpaint": lambda app: callbacks.inpaint(app, MODEL, editor(canvas_with_stroke(), [painted_layer()]), "",
                                              0, 1, 1, *SHARED),
     "anagram": lambda app: callbacks.anagram(app, MODEL, "2\n5", ["identity", "flip"], *SHARED),
-    "hybrid": lambda app: callbacks.hybrid(app, MODEL, "8", "3", "lowpass", None, None, 4, *SHARED),
+    "hybrid": lambda app: callbacks.hybrid(app, MODEL, "8", "3", "lowpass", 9, 1.5, 4, *SHARED),
 }
 
 
@@ -86,6 +86,8 @@ def test_each_tab_writes_the_cli_run_folder_and_its_records_remake_the_images(ta
     assert f"`{run}`" in last[-1] and recs[0]["command"] in last[-1]  # the page shows both command lines
     first = recs[0]
     assert remade(first, tmp_path / "again") == (run / first["image"]).read_bytes()
+    if tab == "hybrid":
+        assert (first["kernel_size"], first["sigma"]) == (9, 1.5)
     if tab != "denoise":  # every tab with a live view streams x_t above x̂0 before its results
         assert any(isinstance(y[0], Image.Image) for y in yields[:-1])
 

@@ -48,7 +48,7 @@ def read_records(run_dir: Path) -> list[dict]:
 
 
 def prompts_of(record: dict) -> list[str]:
-    """The prompts an image was made with ("a high quality photo" when it was unprompted)."""
+    """The prompts an image was made with (`defaults.UNPROMPTED_TEXT` when it was unprompted)."""
     prompts = record.get("prompts") or [record.get("prompt")]
     return [UNPROMPTED_TEXT if p is None else p for p in prompts]
 

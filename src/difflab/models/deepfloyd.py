@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import UserError
-from ..paths import DiscretePath, deepfloyd_path, strided_timesteps
+from ..paths import DiscretePath, deepfloyd_path
 from ..sampling import NoiseSource
 from .hub import loading, local_files, resolve_source, variant_for
 from .placement import MEMORY_MODES, PlacedUNet
@@ -85,7 +85,7 @@ def _load(source: str, dtype: torch.dtype, offline: bool | None, noising: bool =
 class _IFBase:
     """Attributes shared by the IF denoisers (spec §2.1: cosine path, ε, images in [−1, 1], text)."""
 
-    prediction = "epsilon"
+    prediction_type = "epsilon"
     value_range = (-1.0, 1.0)
     condition_kind = "text"
 
@@ -169,7 +169,7 @@ class BoundStageII:
 
     def __init__(self, joint: Denoiser, upscaled: Tensor):
         self.joint, self.upscaled = joint, upscaled
-        self.path, self.prediction = joint.path, joint.prediction
+        self.path, self.prediction_type = joint.path, joint.prediction_type
         self.value_range, self.condition_kind = joint.value_range, joint.condition_kind
         self.image_shape = tuple(upscaled.shape[1:])
 
@@ -185,12 +185,6 @@ class BoundStageII:
         return ModelOutput(out.prediction[:, :c], None if out.variance is None else out.variance[:, :c])
 
 
-def even_timesteps(steps: int, num_train_steps: int = 1000) -> list[int]:
-    """`steps` evenly strided updates ending at 0 (30 → 990, 957, …, 0)."""
-    if not 1 <= steps < num_train_steps:
-        raise ValueError(f"steps must be in 1..{num_train_steps - 1}")
-    stride = (num_train_steps - 1) // steps
-    return strided_timesteps(stride * steps, stride)
 
 
 # -- loading -----------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def summary(model) -> str:
                      ", ".join(getattr(model, "class_names", ())[:10]) + ")",
             "text": "text-conditioned: a prompt is any text",
             "none": "unconditional: it takes no prompt (anagrams and hybrids need a conditioned model)"}
-    return (f"{c}×{h}×{w} images on a {model.path.kind} path, predicting {model.prediction}; "
+    return (f"{c}×{h}×{w} images on a {model.path.kind} path, predicting {model.prediction_type}; "
             f"{kind.get(model.condition_kind, model.condition_kind)}.")
 
 

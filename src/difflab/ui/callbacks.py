@@ -164,7 +164,7 @@ def hybrid(app: App, model, far, near, factor, kernel, sigma, small_factor, guid
     flags = ["--prompt", (far or "").strip(), "--prompt", (near or "").strip(), "--factor", factor,
              "--small", str(whole(small_factor, "'times smaller'"))]
     flags += ["--kernel", str(whole(kernel, "blur kernel"))] if kernel not in (None, "", 0) else []
-    flags += ["--sigma", repr(float(sigma))] if sigma not in (None, "", 0) else []
+    flags += ["--blur-sigma", repr(float(sigma))] if sigma not in (None, "", 0) else []
     flags += model_flags(model, steps, sampler, guidance, seed, num, new_out(app.root, "illusion-hybrid"))
     job = yield from run_job(app, "hybrid", ["illusion", "hybrid"], flags, request, progress,
                              int(num) * int(steps), live=lambda picture: (picture, SKIP(), SKIP(), SKIP()))
