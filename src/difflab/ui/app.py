@@ -17,7 +17,7 @@ from PIL import Image
 
 from .. import defaults
 from ..commands._common import load_input
-from ..data import to_pil
+from ..data import builtin_image_names, to_pil
 from ..errors import UserError
 from ..illusions.views import VIEWS, check_view, get_view
 from ..models.registry import builtin_models
@@ -59,7 +59,10 @@ def usable_views(model) -> list[str]:
 
 
 def example_spec(model) -> str:
-    return "digit:3" if getattr(model, "spec", None) is not None else "builtin:astronaut"
+    """A picture to start from: a test digit of the model's own dataset, else a photo (or a drawing)."""
+    if getattr(getattr(model, "spec", None), "dataset", None):
+        return "digit:3"
+    return "builtin:astronaut" if "astronaut" in builtin_image_names() else "sketch:house"
 
 
 def example_picture(model) -> Image.Image:
