@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from difflab.report.section import read_section
-from difflab.report.tour import DELIVERABLES, run_tour
+from difflab.report.catalog import DELIVERABLES
+from difflab.report.tour import run_tour
 
 PART_A = [d.id for d in DELIVERABLES if d.part == "A"]
 

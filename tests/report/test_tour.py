@@ -5,7 +5,8 @@ import pytest
 
 from difflab.errors import UserError
 from difflab.report.section import SECTION_FILE, read_section
-from difflab.report.tour import DELIVERABLES, Deliverable, pending, run_tour, select, token_selects
+from difflab.report.catalog import DELIVERABLES, Deliverable, pending, select, token_selects
+from difflab.report.tour import run_tour
 
 
 def _ids(only, deliverables=DELIVERABLES):

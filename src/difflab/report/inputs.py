@@ -9,7 +9,7 @@ The Campanile is not shipped, so every input is made or found offline (issue #6,
 | web image (A1.7.1a)         | ``builtin:astronaut``                | a real photo, greyscale, 28 px (``builtin:camera``) |
 | hand-drawn (A1.7.1b)        | ``sketch:house``, ``sketch:tree``    | digits drawn here (`draw_digit`): ``drawn:4``, ``drawn:2`` |
 
-Specs are strings: anything `commands._common.load_input` reads (a file, ``builtin:``,
+Specs are strings: anything `difflab.image_inputs.load_input` reads (a file, ``builtin:``,
 ``sketch:``, ``digit:CLASS:K``), plus ``drawn:D`` — a digit D drawn by `draw_digit` with thick,
 wobbly strokes like a person's (white on black, centred in a 20-px box as MNIST's digits are).
 """
@@ -26,6 +26,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 from ..errors import UserError
+from ..image_inputs import load_input as image_input
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,7 @@ def load_input(spec: str, model) -> torch.Tensor:
         pixels = np.asarray(draw_digit(int(digit), h), dtype=np.float32) / 255.0
         low, high = model.value_range
         return (low + (high - low) * torch.from_numpy(pixels))[None, None].expand(1, c, h, w).clone()
-    from ..commands._common import load_input as cli_input
-    return cli_input(spec, model)
+    return image_input(spec, model)
 
 
 # Strokes of each digit: polylines in a unit box (x right, y down), drawn with a wobbly pen.
