@@ -34,19 +34,24 @@ class ModelKey:
 
     def keys(self) -> list[str]:
         family = self.kind if self.objective is None else f"{self.kind}-{self.objective}"
-        return [k for k in (self.name, family, self.objective, self.kind) if k] + ["any"]
+        return list(dict.fromkeys(k for k in (self.name, family, self.objective, self.kind, "any") if k))
 
 
 ANY = ModelKey()
 
 
-def paragraph(deliverable_id: str, model: ModelKey = ANY, **facts) -> str:
-    """The paragraph of `deliverable_id` for `model`, filled with `facts`."""
+def template(deliverable_id: str, model: ModelKey = ANY) -> str:
+    """The most specific entry of `deliverable_id` for `model` (its first key that has one)."""
     entries = PARAGRAPHS[deliverable_id]
     for key in model.keys():
         if key in entries:
-            return entries[key].format(**facts).strip()
+            return entries[key]
     raise KeyError(f"no paragraph for {deliverable_id} under any of {model.keys()}")
+
+
+def paragraph(deliverable_id: str, model: ModelKey = ANY, **facts) -> str:
+    """The paragraph of `deliverable_id` for `model`, filled with `facts`."""
+    return template(deliverable_id, model).format(**facts).strip()
 
 
 def join(*parts: str) -> str:

@@ -34,6 +34,7 @@ SDEDIT = {
              "shape. " + _ONLY_DIGITS,
     "deepfloyd-if": _SDEDIT + _IF_SDEDIT + _PULLED,
     "text": _SDEDIT + _PULLED,
+    "any": _SDEDIT,
 }
 IMG2IMG = {key: text if key in ("deepfloyd-if", "text") else text + _PULLED for key, text in SDEDIT.items()}
 
@@ -128,8 +129,8 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
                       "first few.",
         "any": "The staff's old man / campfire pair has no digit counterpart; 6 and 9 are the pair a 180° rotation "
                "already relates, so the two branches can agree. The figure shows whether this model's sample reads "
-               "as a 6 upright and a 9 rotated; the seed (the tour's seed + 2) was picked by eye on the shipped "
-               "mnist-flow, not on this model.",
+               "as a 6 upright and a 9 rotated; the seed (the tour's seed + 2) was picked by eye among mnist-flow's "
+               "samples, not this model's.",
     },
     "A1.8b": {
         "text": "Two more pairs of the staff prompts, each upright and flipped.",
