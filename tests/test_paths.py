@@ -5,7 +5,7 @@ import torch
 
 from difflab.errors import UserError
 from difflab.paths import (FlowPath, course_ddpm_path, cosine_alphas_cumprod, deepfloyd_path,
-                           flow_timesteps, linear_alphas_cumprod, strided_timesteps)
+                           linear_alphas_cumprod, strided_timesteps)
 
 # spec §2.1 reference table: t → ᾱ_t
 SPEC_ABAR = {0: 0.99996, 90: 0.97654, 240: 0.85698, 250: 0.84589, 390: 0.66082, 500: 0.49229,
@@ -48,10 +48,6 @@ def test_strided_timesteps():
     assert strided_timesteps(300, 1) == list(range(300, -1, -1))
     with pytest.raises(ValueError):
         strided_timesteps(990, 7)
-
-
-def test_flow_timesteps():
-    assert flow_timesteps(4) == [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
 def test_forward_process_is_scaled_not_just_added():
@@ -105,6 +101,7 @@ def test_if_grid_is_the_course_list():
     grid = deepfloyd_path().grid()
     assert grid == strided_timesteps(990, 30) and len(grid) == 34
     assert [grid[i] for i in (1, 3, 5, 7, 10, 20)] == [960, 900, 840, 780, 690, 390]  # spec §2.6
+    assert deepfloyd_path().grid(30)[:2] == [990, 957] and len(deepfloyd_path().grid(30)) == 31  # stage II's 30
 
 
 def test_course_grids():

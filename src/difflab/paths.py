@@ -84,13 +84,6 @@ def strided_timesteps(start: int = 990, stride: int = 30, end: int = 0) -> list[
     return list(range(start, end - 1, -stride))
 
 
-def flow_timesteps(num_steps: int) -> list[float]:
-    """Increasing times 0, 1/N, …, 1 for N Euler steps on a flow path (spec Algorithm B.2)."""
-    if num_steps < 1:
-        raise ValueError("num_steps must be at least 1")
-    return [i / num_steps for i in range(num_steps + 1)]
-
-
 def _check_steps(steps) -> int:
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise UserError(f"--steps must be a positive integer, not {steps!r}")

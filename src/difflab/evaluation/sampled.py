@@ -18,7 +18,6 @@ from .classifier import load_classifier
 from .evaluate import EvalResult, evaluate_samples
 from ..guidance import GuidedDenoiser
 from ..models.registry import builtin_models
-from ..paths import DiscretePath, flow_timesteps, strided_timesteps
 from ..sampling import NoiseSource, sample_loop
 
 
@@ -34,12 +33,7 @@ def default_classifier(dataset: str) -> Path:
 @torch.no_grad()
 def sample_images(denoiser, n: int, guidance: float, steps: int, seed: int, batch: int, quiet: bool):
     """(images (n, C, H, W) in [0, 1], intended labels (n,) or None), sample i from seed `seed + i`."""
-    if isinstance(denoiser.path, DiscretePath):
-        if denoiser.path.num_train_steps % steps:
-            raise UserError(f"--steps must divide T = {denoiser.path.num_train_steps}, got {steps}")
-        timesteps = strided_timesteps(denoiser.path.num_train_steps, denoiser.path.num_train_steps // steps)
-    else:
-        timesteps = flow_timesteps(steps)
+    timesteps = denoiser.path.grid(steps)
     classes = denoiser.condition_kind == "class"
     labels = torch.arange(n) % len(denoiser.class_names) if classes else None
     model = GuidedDenoiser(denoiser, guidance) if classes else denoiser
