@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..defaults import GUIDANCE, SDEDIT_LEVELS
 from ..errors import UserError
 
 
@@ -82,9 +83,10 @@ DELIVERABLES: tuple[Deliverable, ...] = (
     _d("A1.4a", "Iterative denoising from t = 690: the image every 5th step", "part_a.iterative:iterative_frames"),
     _d("A1.4b", "Iterative vs one-step vs blur, from the same t = 690 image", "part_a.iterative:iterative_compare"),
     _d("A1.5", "Sampling from pure noise: 5 samples, no guidance", "part_a.sampling:five_samples", guided=False),
-    _d("A1.6", "Classifier-free guidance: 5 samples, γ = 7 (IF), 5 (class models)", "part_a.sampling:five_samples",
+    _d("A1.6", f"Classifier-free guidance: 5 samples, γ = {GUIDANCE['text']:g} (IF), {GUIDANCE['class']:g} (class "
+       "models)", "part_a.sampling:five_samples",
        guided=True),
-    _d("A1.7a", "SDEdit of the test photo at i_start = 1, 3, 5, 7, 10, 20", _EDIT, images="test",
+    _d("A1.7a", f"SDEdit of the test photo at i_start = {', '.join(map(str, SDEDIT_LEVELS))}", _EDIT, images="test",
        condition="unprompted", seed_offset=0, what="SDEdit of the test image"),
     _d("A1.7b", "SDEdit of two more photos", _EDIT, images="own", condition="unprompted", seed_offset=1,
        what="SDEdit of two more images"),

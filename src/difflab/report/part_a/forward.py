@@ -127,7 +127,8 @@ def blur_baseline(ctx: TourContext, section: Section) -> None:
         "blur.png", grid_figure(rows, P.range, col_labels=["noisy", "best blur"],
                                 row_labels=[f"t = {P.t_text(t)}" for t in times]),
         f"{P.inputs.test} noised at the A1.1 times with the A1.1 seeds ( {', '.join(map(str, seeds))}) and the "
-        f"Gaussian blur with the best PSNR against the original, searched over odd kernels 3–25 and σ 0.5–4: {text}.",
+        f"Gaussian blur with the best PSNR against the original, searched over odd kernels 3–25 and σ 0.5–4: "
+        f"{text}.",
         records=[{"row": i + 1, "image": P.inputs.test, "t": t, "kernel": b.kernel_size, "sigma": b.sigma,
                   "psnr_db": round(b.psnr, 2), "seed": s} for i, (t, b, s) in enumerate(zip(times, found, seeds))])
     section.seeds.extend(seeds)

@@ -33,7 +33,8 @@ def anagrams(ctx: TourContext, section: Section, conditions: str) -> None:
             x = sample(den, P.loop_grid, NoiseSource([seed]))
             rows.append(torch.cat([x, view_clean(view, x, P.range)]))
             labels.append(f"{p1[:20]} / {p2[:20]}" if P.kind == "text" else f"{p1} / {p2}")
-    parts = [f"{P.label(p1)} as drawn and {P.label(p2)} through {v} (seed {s})" for (p1, p2, v), s in zip(triples, seeds)]
+    parts = [f"{P.label(p1)} as drawn and {P.label(p2)} through {v} (seed {s})"
+             for (p1, p2, v), s in zip(triples, seeds)]
     section.save_figure(
         "anagrams.png", grid_figure(rows, P.range, col_labels=["as drawn", "through the view"], row_labels=labels),
         f"Visual anagrams from pure noise ({P.steps} steps, CFG γ = {P.gamma} in every branch; the two branches' "

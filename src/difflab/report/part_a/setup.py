@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from ...defaults import GRID_STEPS, default_guidance, unprompted
+from ...defaults import GRID_STEPS, UNPROMPTED_TEXT, default_guidance, unprompted
 from ...guidance import GuidedDenoiser
 from ..inputs import Inputs, inputs_for, load_input
 from ..prose import ModelKey
@@ -36,7 +36,7 @@ QUICK_STEPS = 8  # the loop grid of --quick tours
 # The conditions of each row, by role (the catalog's ``conditions=`` argument) and condition kind.
 TEXT = {  # FA24 staff prompts (spec §2.0, §7)
     "sampling": ("an oil painting of a snowy mountain village", "a man wearing a hat", "a rocket ship"),
-    "cfg": ("a high quality photo",) * 5,
+    "cfg": (UNPROMPTED_TEXT,) * 5,  # A1.6 guides the unprompted condition itself on IF
     "img2img": "a rocket ship",
     "anagram": (("an oil painting of an old man", "an oil painting of people around a campfire", "flip", 0),),
     "anagrams": (("an oil painting of a snowy mountain village", "an oil painting of an old man", "flip", 1),

@@ -26,7 +26,8 @@ def noising_grid(ctx: TourContext, section: Section) -> None:
         "noising.png", grid_figure(rows, (0.0, 1.0), col_labels=[f"sigma = {s}" for s in NOISING_SIGMAS],
                                    row_labels=[data.class_names[c] for c in labels]),
         f"The first {DIGITS} digits of the {ctx.dataset} test split (rows) noised as z = x + σ·eps for "
-        f"σ = {', '.join(map(str, NOISING_SIGMAS))} (columns); one eps per digit (seeds {', '.join(map(str, seeds))}); "
+        f"σ = {', '.join(map(str, NOISING_SIGMAS))} (columns); one eps per digit "
+        f"(seeds {', '.join(map(str, seeds))}); "
         "shown clipped to [0, 1].",
         records=[{"row": i + 1, "dataset": ctx.dataset, "split": "test", "index": i, "label": int(label),
                   "sigmas": list(NOISING_SIGMAS), "seed": seed} for i, (label, seed) in enumerate(zip(labels, seeds))])

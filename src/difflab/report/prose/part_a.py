@@ -81,9 +81,9 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
                  "estimate is close to the original and far better than A1.2's blur; as t grows it becomes a blurred "
                  "average of everything the noisy image could have been, drifting from the input toward a generic "
                  "digit.",
-        "any": "One model call inverts x_t = α·x0 + σ·ε with the predicted noise. At the mildest level the estimate "
-               "is close to the original and far better than A1.2's blur; as t grows it becomes a blurred average "
-               "of everything the noisy image could have been, losing the fine detail.",
+        "any": "One model call inverts x_t = α·x0 + σ·ε with the predicted noise. At the mildest level the "
+               "estimate is close to the original and far better than A1.2's blur; as t grows it becomes a blurred "
+               "average of everything the noisy image could have been, losing the fine detail.",
     },
     "A1.4a": {"any": "Each loop removes part of the noise: the first frames are mostly noise, the middle ones show the "
                      "shape emerging, the last is nearly clean."},
