@@ -243,7 +243,7 @@ def _hybrid_tab(app: App, top: Shared) -> None:
 
 def build(app: App) -> gr.Blocks:
     model = app.load(app.model)
-    with gr.Blocks(title="difflab") as page:
+    with gr.Blocks(title="difflab", analytics_enabled=False) as page:  # nothing leaves this machine
         top, about = _top(app, model)
         with gr.Tabs():
             with gr.Tab("Sample", id="sample"):

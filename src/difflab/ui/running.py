@@ -34,7 +34,7 @@ class App:
     live_every: int = 2
     models: ModelCache = field(default_factory=ModelCache)
     previews: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="difflab-ui-")))
-    jobs: dict = field(default_factory=dict)  # (browser session, tab) → its running Job, for Cancel
+    jobs: dict = field(default_factory=dict)  # (browser session, tab) → its running Jobs, for Cancel
 
     def load(self, model: str):
         try:
@@ -53,9 +53,8 @@ def session_of(request: gr.Request | None) -> str:
 
 
 def cancel(app: App, tab: str, request: gr.Request | None = None) -> None:
-    """Stop this browser session's job on this tab at its next step."""
-    job = app.jobs.get((session_of(request), tab))
-    if job is not None:
+    """Stop this browser session's jobs on this tab at their next step."""
+    for job in list(app.jobs.get((session_of(request), tab), ())):
         job.cancel.set()
 
 
@@ -100,7 +99,7 @@ def run_job(app: App, tab: str, command: Sequence[str], flags: Sequence[str], re
     """
     job = Job([*command, *flags], app.models)
     key = (session_of(request), tab)
-    app.jobs[key] = job
+    app.jobs.setdefault(key, set()).add(job)
     value_range = app.load(flags[flags.index("--model") + 1]).value_range if live else None
     job.start()
     try:
@@ -115,8 +114,10 @@ def run_job(app: App, tab: str, command: Sequence[str], flags: Sequence[str], re
     finally:
         if not job.done.is_set():  # the page went away or Gradio cancelled us: stop the worker too
             job.cancel.set()
-        if app.jobs.get(key) is job:
-            del app.jobs[key]
+        running = app.jobs.get(key, set())
+        running.discard(job)
+        if not running:
+            app.jobs.pop(key, None)
     if job.cancelled:
         raise problem(f"cancelled; the run folder {job.out} holds what was finished", title="Cancelled")
     if job.error:
