@@ -113,15 +113,12 @@ class Job:
                 yield self._latest
         self._thread.join()
 
-    def run(self) -> "Job":
-        """Start and wait (tests, and callbacks that show no live view)."""
-        for _ in self.start().watch():
-            pass
-        return self
-
 
 def parse(argv: Sequence[str]):
-    """The CLI's own parse; its one-line argparse error becomes a UserError."""
+    """The CLI's own parse; its one-line argparse error becomes a UserError.
+
+    argparse prints that line to stderr and exits; stderr is captured for the moment of parsing only.
+    """
     from ..cli import build_parser
 
     messages = io.StringIO()

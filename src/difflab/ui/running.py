@@ -97,10 +97,10 @@ def run_job(app: App, tab: str, command: Sequence[str], flags: Sequence[str], re
 
     Use as ``job = yield from run_job(…)``. Raises gr.Error with the CLI's message if the job fails.
     """
+    value_range = app.load(flags[flags.index("--model") + 1]).value_range if live else None
     job = Job([*command, *flags], app.models)
     key = (session_of(request), tab)
     app.jobs.setdefault(key, set()).add(job)
-    value_range = app.load(flags[flags.index("--model") + 1]).value_range if live else None
     job.start()
     try:
         for state in job.watch():
