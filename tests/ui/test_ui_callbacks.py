@@ -137,6 +137,7 @@ def test_turning_animation_starts_at_the_image_and_ends_at_its_view(name):
     (lambda app: callbacks.inpaint(app, MODEL, editor(canvas_with_stroke(), [painted_layer()]), "",
                                    None, 1, 1, *SHARED), "the start index must be a whole number"),
     (lambda app: callbacks.hybrid(app, MODEL, "8", "3", "color", None, None, 4, *SHARED), "colour model"),
+    (lambda app: callbacks.sample(app, MODEL, "3", 5.0, STEPS, "nope", 0, 1), "invalid choice: 'nope'"),
 ])
 def test_bad_input_is_a_message_in_the_page_and_leaves_no_run_folder(call, message, app):
     with pytest.raises(gr.Error) as caught:
