@@ -6,26 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageDraw
 
 gr = pytest.importorskip("gradio", reason="the web UI's tests need gradio: pip install 'difflab[ui]'")
 
 from difflab.cli import main  # noqa: E402
-from difflab.illusions.anagrams import view_clean  # noqa: E402
-from difflab.illusions.views import get_view  # noqa: E402
 from difflab.ui import callbacks  # noqa: E402
-from difflab.ui.animation import turning_frames  # noqa: E402
-from difflab.ui.app import usable_views  # noqa: E402
 from difflab.ui.running import App, cancel  # noqa: E402
 
 MODEL, STEPS = "mnist-flow", 4
 SHARED = (5.0, STEPS, "default", 0, 1)  # γ, steps, sampler, seed, images
-
-
-@pytest.fixture
-def app(tmp_path):
-    return App(root=tmp_path / "runs")
 
 
 def finish(generator):
@@ -116,15 +106,6 @@ def test_anagram_shows_each_view_and_an_animation_that_ends_in_the_view(app):
         assert gif.n_frames > 10
 
 
-@pytest.mark.parametrize("name", ["flip", "rot90", "rot180", "jigsaw", "negate", "skew"])
-def test_turning_animation_starts_at_the_image_and_ends_at_its_view(name):
-    image = torch.rand(1, 1, 28, 28)
-    frames = turning_frames(image, get_view(name), (0.0, 1.0), count=5, min_size=56)
-    start, end = (torch.from_numpy(np.asarray(f, dtype=np.float32) / 255)[::2, ::2] for f in (frames[0], frames[-1]))
-    assert torch.allclose(start, image[0, 0], atol=1 / 255)
-    assert torch.allclose(end, view_clean(get_view(name), image, (0.0, 1.0))[0, 0], atol=1 / 255)
-
-
 @pytest.mark.parametrize("call, message", [
     (lambda app: callbacks.sdedit(app, MODEL, editor(canvas_with_stroke()), "", "1,99", "", *SHARED), "i_start"),
     (lambda app: callbacks.inpaint(app, MODEL, editor(canvas_with_stroke(), [painted_layer((100, 100))]), "",
@@ -176,23 +157,6 @@ def test_cancel_stops_the_job_at_its_next_step(app):
     assert not (run / "records.jsonl").exists() and not app.jobs
 
 
-def test_views_offered_are_those_that_pass_check_view():
-    class Wide:
-        image_shape = (1, 28, 32)
-    names = usable_views(Wide())
-    assert "flip" in names and "mirror" in names
-    assert not {"rot90", "jigsaw", "inner_circle"} & set(names)  # they need a square image
-
-
-def test_ui_without_gradio_is_one_clear_line(monkeypatch, capsys):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gradio" else real(name, *a))
-    assert main(["ui"]) == 2
-    assert 'pip install "difflab[ui]"' in capsys.readouterr().err
-
-
 def test_a_text_model_takes_text_prompts(tmp_path):
     """A text-to-image model in IF's format (a tiny random one): prompts are text, records still remake."""
     pytest.importorskip("diffusers")
@@ -209,24 +173,3 @@ def test_a_text_model_takes_text_prompts(tmp_path):
     run = run_folder(info)
     first = records(run)[0]
     assert remade(first, tmp_path / "again") == (run / first["image"]).read_bytes()
-
-
-def test_ui_listens_on_loopback_without_a_share_link_unless_asked(monkeypatch, tmp_path):
-    import difflab.ui.app
-
-    calls = []
-    monkeypatch.setattr(difflab.ui.app, "launch", lambda app, **options: calls.append((app, options)))
-    assert main(["ui", "--runs", str(tmp_path / "r")]) == 0
-    assert main(["ui", "--model", "mnist-ddpm", "--host", "0.0.0.0", "--port", "8123", "--share"]) == 0
-    (first, default), (second, asked) = calls
-    assert default == {"host": "127.0.0.1", "port": None, "share": False} and first.root == tmp_path / "r"
-    assert asked == {"host": "0.0.0.0", "port": 8123, "share": True} and second.model == "mnist-ddpm"
-
-
-def test_changing_the_model_refreshes_what_depends_on_it(app):
-    from difflab.ui.app import refresh
-
-    about, guidance, views, sketch, editor = refresh(app, "mnist-ddpm")
-    assert "discrete path" in about and "class-conditioned" in about and guidance == 5.0
-    assert "flip" in views["choices"] or ("flip", "flip") in views["choices"]
-    assert sketch["background"].getpixel((5, 5)) == (0, 0, 0)  # a dark canvas for white-on-black digits
