@@ -271,9 +271,12 @@ def refresh(app: App, name: str):
             editor_value(blank_canvas(model)), editor_value(example_picture(model)))
 
 
-def launch(app: App, host: str = "127.0.0.1", port: int | None = None, share: bool = False, **options):
-    """Serve the page (loopback unless `host` says otherwise; a public link only with share=True)."""
+def launch(app: App, host: str = "127.0.0.1", port: int | None = None, share: bool = False) -> None:
+    """Serve the page until Ctrl-C (loopback unless `host` says otherwise; a public link only with share=True)."""
     page = build(app)
     page.queue(default_concurrency_limit=2)
-    return page.launch(server_name=host, server_port=port, share=share, allowed_paths=[str(Path(app.root).resolve())],
-                       theme=THEME, css=CSS, **options)
+    page.launch(server_name=host, server_port=port, share=share, allowed_paths=[str(Path(app.root).resolve())],
+                theme=THEME, css=CSS, quiet=True, prevent_thread_lock=True)
+    print(f"difflab ui: {page.local_url} (run folders in {app.root}/; Ctrl-C stops)"
+          + (f"\npublic link: {page.share_url}" if share and page.share_url else ""), flush=True)
+    page.block_thread()
