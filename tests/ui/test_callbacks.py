@@ -82,6 +82,12 @@ def test_each_tab_writes_the_cli_run_folder_and_its_records_remake_the_images(ta
         assert any(isinstance(y[0], Image.Image) for y in yields[:-1])
 
 
+def test_empty_steps_leave_the_command_its_default(app):
+    _, (_, gallery, info) = finish(callbacks.sample(app, MODEL, "3", 5.0, None, "default", 0, 1))
+    assert "--steps" not in info.split("alone")[0]  # not on the run's command line
+    assert records(run_folder(info))[0]["steps"] is not None
+
+
 def test_sample_gallery_shows_every_image_with_seed_and_prompt(app):
     _, (_, gallery, info) = finish(callbacks.sample(app, MODEL, "3\n7", 5.0, STEPS, "default", 10, 2))
     assert [caption for _, caption in gallery] == ["seed 10 · 3", "seed 11 · 3", "seed 12 · 7", "seed 13 · 7"]

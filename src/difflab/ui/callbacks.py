@@ -20,7 +20,8 @@ from ..illusions.views import get_view
 from ..data import to_pil
 from .animation import save_turning_gif
 from .jobs import new_out, read_records, save_input
-from .running import App, describe, lines, model_flags, problem, run_job, scaled, tensor_of, whole
+from .running import (App, describe, grid_steps, lines, model_flags, problem, run_job, scaled, tensor_of,
+                      whole)
 
 SKIP = gr.skip
 CLOSE_UP = 256  # pixels high of a hybrid seen close up; from afar it is `--small` times smaller
@@ -57,7 +58,7 @@ def sample(app: App, model, prompts, guidance, steps, sampler, seed, num, reques
     """Sample tab → (live view, gallery, run description)."""
     given = lines(prompts)
     flags = model_flags(model, steps, sampler, guidance, seed, num, new_out(app.root, "sample")) + _prompt_flags(given)
-    expected = max(1, len(given)) * int(num) * int(steps)
+    expected = max(1, len(given)) * int(num) * grid_steps(steps)
     job = yield from run_job(app, "sample", ["sample"], flags, request, progress, expected,
                              live=lambda picture: (picture, SKIP(), SKIP()))
     gallery = [(str(job.out / r["image"]), f"seed {r['seed']}" + (f" · {r['prompt']}" if r["prompt"] else ""))
@@ -72,7 +73,7 @@ def denoise(app: App, model, image, spec, times, prompt, steps, sampler, seed, n
                                                         new_out(app.root, "denoise"))
     flags += ["--t", times.strip()] if times and times.strip() else []
     flags += ["--prompt", prompt.strip()] if prompt and prompt.strip() else []
-    job = yield from run_job(app, "denoise", ["denoise"], flags, request, progress, 3 * int(num) * int(steps))
+    job = yield from run_job(app, "denoise", ["denoise"], flags, request, progress, 3 * int(num) * grid_steps(steps))
     gallery = [(str(job.out / "original.png"), "original")]
     gallery += [(str(job.out / r["image"]), f"{r['procedure'].split('/')[1]} · t={r['t']:g} · {r['psnr']:.2f} dB")
                 for r in read_records(job.out)]
@@ -87,7 +88,7 @@ def sdedit(app: App, model, sketch, spec, levels, prompt, guidance, steps, sampl
     flags = _image_flag(app, sketch, spec, "a picture to edit") + ["--i-start", ",".join(map(str, starts))]
     flags += model_flags(model, steps, sampler, guidance, seed, num, new_out(app.root, "-".join(command)))
     flags += ["--prompt", prompt.strip()] if prompt and prompt.strip() else []
-    expected = int(num) * sum(max(1, int(steps) - i) for i in starts)
+    expected = int(num) * sum(max(1, grid_steps(steps) - i) for i in starts)
     job = yield from run_job(app, "sdedit", command, flags, request, progress, expected,
                              live=lambda picture: (picture, SKIP(), SKIP()))
     gallery = [(str(job.out / "original.png"), "original")]
@@ -124,7 +125,7 @@ def inpaint(app: App, model, editor, prompt, i_start, jump, resample, guidance, 
              "--resample", str(whole(resample, "resampling"))]
     flags += model_flags(model, steps, sampler, guidance, seed, num, new_out(app.root, "edit-inpaint"))
     flags += ["--prompt", prompt.strip()] if prompt and prompt.strip() else []
-    expected = int(num) * max(1, int(steps) - int(i_start)) * max(1, int(resample))
+    expected = int(num) * max(1, grid_steps(steps) - int(i_start)) * max(1, int(resample))
     job = yield from run_job(app, "inpaint", ["edit", "inpaint"], flags, request, progress, expected,
                              live=lambda picture: (picture, SKIP(), SKIP()))
     gallery = [(str(job.out / f"{name}.png"), name) for name in ("original", "mask", "hole")]
@@ -144,7 +145,7 @@ def anagram(app: App, model, prompts, views, guidance, steps, sampler, seed, num
     flags = ["--views", ",".join(views)] + _prompt_flags(given)
     flags += model_flags(model, steps, sampler, guidance, seed, num, new_out(app.root, "illusion-anagram"))
     job = yield from run_job(app, "anagram", ["illusion", "anagram"], flags, request, progress,
-                             int(num) * int(steps), live=lambda picture: (picture, SKIP(), SKIP(), SKIP()))
+                             int(num) * grid_steps(steps), live=lambda picture: (picture, SKIP(), SKIP(), SKIP()))
     loaded, gallery, animation = app.load(model), [], None
     for record in read_records(job.out):
         image = tensor_of(job.out / record["image"], loaded)
@@ -167,7 +168,7 @@ def hybrid(app: App, model, far, near, factor, kernel, sigma, small_factor, guid
     flags += ["--blur-sigma", repr(float(sigma))] if sigma not in (None, "", 0) else []
     flags += model_flags(model, steps, sampler, guidance, seed, num, new_out(app.root, "illusion-hybrid"))
     job = yield from run_job(app, "hybrid", ["illusion", "hybrid"], flags, request, progress,
-                             int(num) * int(steps), live=lambda picture: (picture, SKIP(), SKIP(), SKIP()))
+                             int(num) * grid_steps(steps), live=lambda picture: (picture, SKIP(), SKIP(), SKIP()))
     first = read_records(job.out)[0]
     full, small = (Image.open(job.out / first[key]) for key in ("image", "small_image"))
     yield SKIP(), scaled(full, CLOSE_UP), scaled(small, CLOSE_UP // int(small_factor)), describe(job)

@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from ..data import load_image, to_pil
+from ..defaults import GRID_STEPS
 from ..frames import Frame, frame_picture
 from ..models.registry import DEFAULT_MODEL
 from .jobs import Job, ModelCache, read_records
@@ -59,14 +60,21 @@ def cancel(app: App, tab: str, request: gr.Request | None = None) -> None:
 
 
 def model_flags(model: str, steps, sampler: str | None, guidance, seed, num, out: str) -> list[str]:
-    """The flags every model command takes, from the shared widgets (empty γ/sampler: the default)."""
-    argv = ["--model", model, "--steps", str(whole(steps, "steps")), "--seed", str(whole(seed, "seed")),
-            "--num", str(whole(num, "number of images")), "--out", out, "--quiet"]
+    """The flags every model command takes, from the shared widgets (empty steps/γ/sampler: the command's)."""
+    argv = ["--model", model, "--seed", str(whole(seed, "seed")), "--num", str(whole(num, "number of images")),
+            "--out", out, "--quiet"]
+    if steps not in (None, ""):
+        argv += ["--steps", str(whole(steps, "steps"))]
     if sampler and sampler != "default":
         argv += ["--sampler", sampler]
     if guidance is not None and guidance != "":
         argv += ["--guidance", repr(float(guidance))]
     return argv
+
+
+def grid_steps(steps) -> int:
+    """The Steps field as a number for the progress bar's estimate (empty: the course's grid)."""
+    return GRID_STEPS if steps in (None, "") else whole(steps, "steps")
 
 
 def whole(value, what: str) -> int:
