@@ -15,7 +15,8 @@ import sys
 from . import __version__
 from .errors import UserError
 
-COMMANDS = ("info", "sample", "denoise", "edit", "illusion", "upsample", "train", "partb", "eval", "tour", "report", "ui")
+COMMANDS = ("info", "sample", "denoise", "edit", "illusion", "upsample", "train", "partb", "eval", "tour", "report",
+            "ui")
 
 
 class _Parser(argparse.ArgumentParser):
