@@ -14,7 +14,7 @@ import torch
 
 from ..checkpoints import load_model_file
 from ..errors import UserError
-from .course import CourseDenoiser, CourseSpec
+from .course import CourseDenoiser, CourseSpec, check_model_file
 from .unet import CourseUNet
 
 DEFAULT_MODEL = "mnist-flow"
@@ -51,7 +51,7 @@ def resolve_model_file(name_or_path: str) -> Path:
 
 def load_course_model(name_or_path: str, device=None) -> tuple[CourseUNet, CourseSpec, dict]:
     """(net in eval mode, spec, records) of a course model file."""
-    state, spec_dict, records = load_model_file(resolve_model_file(name_or_path))
+    state, spec_dict, records = load_model_file(resolve_model_file(name_or_path), check=check_model_file)
     spec = CourseSpec.from_dict(spec_dict)
     net = CourseUNet.from_config(spec.unet)
     net.load_state_dict(state)
