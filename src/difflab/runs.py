@@ -142,3 +142,15 @@ def _record(line: str, key: str | None) -> dict | None:
     if key is not None and (isinstance(record.get(key), bool) or not isinstance(record.get(key), int)):
         return None
     return record
+
+
+def inside(folder: Path, name: str) -> bool:
+    """Whether `name`, as a run's record gives it, is a relative path that stays inside `folder`
+    (no absolute path, no '..', no link pointing out)."""
+    if not isinstance(name, str) or not name or "\0" in name:
+        return False
+    relative = Path(name)
+    if relative.is_absolute() or ".." in relative.parts:
+        return False
+    root = Path(folder).resolve()
+    return (root / relative).resolve().is_relative_to(root)
