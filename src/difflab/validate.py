@@ -16,13 +16,14 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from .errors import UserError
 
 MAX_IMAGES = 1000
 MAX_STEPS = 1000
 MAX_EVAL_SAMPLES = 10_000
+MAX_EPOCHS = 1000                # the course trains 5–20 epochs
 ALLOW_LONG = "--allow-long-runs"
 SEED_MAX = 2 ** 64 - 1           # torch.Generator.manual_seed takes 0 … 2⁶⁴ − 1
 NAME_MAX = 255                   # bytes in one path component on Linux, macOS and Windows file systems
@@ -124,8 +125,3 @@ def output_folder(out, flag: str = "--out") -> None:
                         f"file systems allow {NAME_MAX}")
     if len(os.fsencode(str(path.absolute()))) > PATH_ROOM:
         raise UserError(f"{flag} is too long ({len(str(path.absolute()))} characters); keep it under {PATH_ROOM}")
-
-
-def all_of(items: Iterable, check) -> list:
-    """Apply `check` to every item of a list (so the whole list is validated before any work)."""
-    return [check(item) for item in items]

@@ -98,7 +98,7 @@ def check_work(config, allow_long: bool) -> None:
     validate.work("--samples-per-class", config.samples_per_class, validate.MAX_IMAGES // 10, allow_long,
                   "images of every class")
     validate.work("--sample-steps", config.sample_steps, validate.MAX_STEPS, allow_long, "sampling steps")
-    validate.work("--epochs", config.epochs, validate.MAX_STEPS, allow_long, "epochs")
+    validate.work("--epochs", config.epochs, validate.MAX_EPOCHS, allow_long, "epochs")
 
 
 def _list() -> int:

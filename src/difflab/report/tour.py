@@ -31,7 +31,7 @@ from ..atomic import write_json
 from ..errors import UserError
 from .catalog import DELIVERABLES, Deliverable, catalog, select
 from .render import render
-from .section import TOUR_FILE, Section, clear_section, is_done, section_dir, write_status
+from .section import TOUR_FILE, Section, clear_section, is_done, read_tour, section_dir, write_status
 
 DEFAULT_OUT = "runs/tour"
 DEFAULT_SEED = 0
@@ -159,7 +159,7 @@ def open_report(out: str | Path | None, resume: bool = True) -> Path:
 def _write_tour_json(ctx: TourContext, only: str | None, selected: list[Deliverable]) -> None:
     import torch
     path = ctx.report_dir / TOUR_FILE
-    previous = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    previous = read_tour(ctx.report_dir)
     now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     device = (f"cuda ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available()
               else f"cpu, {torch.get_num_threads()} threads")
