@@ -59,10 +59,14 @@ def number(value, flag: str, low: float | None = None, high: float | None = None
 
 def _range(low, high, low_open: bool = False) -> str:
     if low is not None and high is not None:
-        return f"in {'(' if low_open else '['}{low:g}, {high:g}]"
+        return f"in {'(' if low_open else '['}{_text(low)}, {_text(high)}]"
     if low is not None:
-        return f"{'>' if low_open else '≥'} {low:g}"
-    return f"≤ {high:g}"
+        return f"{'>' if low_open else '≥'} {_text(low)}"
+    return f"≤ {_text(high)}"
+
+
+def _text(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def work(flag: str, value: int, bound: int, allow_long: bool, what: str) -> None:
@@ -73,7 +77,8 @@ def work(flag: str, value: int, bound: int, allow_long: bool, what: str) -> None
 
 def seeds(first, count: int, flag: str = "--seed") -> int:
     """The seeds first … first + count − 1 must all be valid generator seeds (0 … 2⁶⁴ − 1)."""
-    integer(first, flag, 0, SEED_MAX)
+    if isinstance(first, bool) or not isinstance(first, int) or not 0 <= first <= SEED_MAX:
+        raise UserError(f"{flag} must be an integer from 0 to 2**64-1 = {SEED_MAX}, not {first}")
     if first + count - 1 > SEED_MAX:
         raise UserError(f"{flag} {first} with {count} images reaches seed {first + count - 1}, past "
                         f"2**64-1; use {flag} ≤ {SEED_MAX - count + 1}")
