@@ -298,10 +298,11 @@ class Trainer:
     def _truncate_logs(self) -> None:
         """Drop log lines written after the checkpoint we resume from, and a last line torn by the
         kill; any other line that is not a record stops the resume (history is never dropped)."""
+        logs = {}  # both read (and checked) before either is rewritten
         for name, key, limit in (("stats.jsonl", "step", self.pos.step), ("epochs.jsonl", "epoch", self.pos.epoch)):
             path = self.run_dir / name
-            if not path.is_file():
-                continue
-            kept = [json_line(r) for r in read_jsonl(path, key, torn_tail=True) if r[key] <= limit]
+            if path.is_file():
+                logs[path] = [json_line(r) for r in read_jsonl(path, key, torn_tail=True) if r[key] <= limit]
+        for path, kept in logs.items():
             with atomic_write(path, overwrite=True, mode="w") as handle:
                 handle.writelines(kept)
