@@ -22,9 +22,10 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import UserError
+from .errors import UserError, WriteError
 
-_TEMPORARY = re.compile(r"^\..+\.(?:(\d+)\.)?[A-Za-z0-9_]{8}\.tmp$")
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.[A-Za-z0-9_]{8}\.tmp$")  # .NAME.PID.XXXXXXXX.tmp
+_OLD_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")      # before the PID was in the name
 _NAME_MAX = 255
 _cleaned: set[Path] = set()
 
@@ -44,7 +45,7 @@ def atomic_write(path: str | os.PathLike, overwrite: bool = False, mode: str = "
         fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     except OSError as err:
-        raise UserError(f"cannot write to {path.parent}: {err.strerror or err}") from None
+        raise WriteError(f"cannot write to {path.parent}: {err.strerror or err}") from None
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
@@ -55,7 +56,7 @@ def atomic_write(path: str | os.PathLike, overwrite: bool = False, mode: str = "
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(err, OSError):
-            raise UserError(f"cannot write {path}: {err.strerror or err}") from None
+            raise WriteError(f"cannot write {path}: {err.strerror or err}") from None
         raise
 
 
@@ -82,10 +83,9 @@ def clean_temporaries(folder: str | os.PathLike, everything: bool = False) -> li
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
             match = _TEMPORARY.match(entry.name)
-            if not match or not entry.is_file(follow_symlinks=False):
+            if not (match or _OLD_TEMPORARY.match(entry.name)) or not entry.is_file(follow_symlinks=False):
                 continue
-            pid = match.group(1)
-            if everything or (pid is not None and not _running(int(pid))):
+            if everything or (match and not _running(int(match.group(1)))):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
@@ -150,4 +150,4 @@ def append_jsonl(path: str | os.PathLike, record: dict) -> None:
                     handle.truncate(size)
                 raise
     except OSError as err:
-        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
+        raise WriteError(f"cannot write {path}: {err.strerror or err}") from None

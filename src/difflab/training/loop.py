@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..atomic import append_jsonl, atomic_write, clean_temporaries, json_line, write_json
 from ..data import load_dataset
-from ..errors import UserError
+from ..errors import UserError, WriteError
 from ..models.unet import CourseUNet, count_parameters
 from ..paths import FlowPath, course_ddpm_path
 from ..runs import new_run_dir, read_json, read_jsonl, resumable, write_config
@@ -164,9 +164,9 @@ class Trainer:
                 self.end_epoch(epoch)
             bar.close()
             return self.finish()
-        except OSError as err:  # the stats log on a full disk (atomic writes report their own)
-            raise UserError(f"cannot write in {self.run_dir}: {err.strerror or err}; free space and continue "
-                            f"with `difflab train --resume {self.run_dir}`") from None
+        except (OSError, WriteError) as err:  # a full disk: the checkpoint and logs hold what completed
+            reason = err.strerror if isinstance(err, OSError) else str(err)
+            raise WriteError(f"{reason}; free space and continue with `difflab train --resume {self.run_dir}`") from None
         finally:
             bar.close()
             self.stats.close()
