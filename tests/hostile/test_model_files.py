@@ -12,7 +12,7 @@ import struct
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
-from safetensors.torch import save as save_bytes
+from safetensors.torch import load as load_bytes, save as save_bytes
 
 from difflab.checkpoints import FORMAT, load_model_file
 from difflab.errors import UserError
@@ -170,3 +170,20 @@ def test_random_safetensors_headers_are_one_line(header, metadata, tmp_path):
     with pytest.raises(UserError) as err:
         load_course_model(str(path), device="cpu")
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("change", [{"feature_dim": 10 ** 6}, {"channels": [10 ** 5, 1, 1]}, {"image_size": 30},
+                                    {"colour": 1}, "nan"])
+def test_a_hostile_classifier_file_is_one_line(change, models, tmp_path, refused):
+    from difflab.models.registry import builtin_models
+
+    data = builtin_models()["classifier-mnist"].read_bytes()
+    tensors = load_bytes(data)
+    metadata = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])["__metadata__"]
+    if change == "nan":
+        next(t for t in tensors.values() if t.is_floating_point()).fill_(float("nan"))
+    else:
+        metadata["config"] = json.dumps({**json.loads(metadata["config"]), **change})
+    path = tmp_path / "classifier.safetensors"
+    path.write_bytes(save_bytes(tensors, metadata=metadata))
+    assert str(path) in refused(["eval", models["flow"], "--classifier", str(path), "--num", "10", "--quiet"])
