@@ -108,7 +108,7 @@ def run(args) -> int:
     from ..models.deepfloyd import load_deepfloyd_stage2  # diffusers only when asked for
 
     validate.integer(args.steps, "--steps", 1)
-    validate.work("--steps", args.steps, validate.MAX_STEPS, args.allow_long_runs, "steps")
+    validate.work("--steps", args.steps, validate.MAX_STEPS, getattr(args, "allow_long_runs", False), "steps")
     validate.number(args.guidance, "--guidance", 0)
     validate.integer(args.noise_level, "--noise-level", 0, 999)
     validate.device(args.device)

@@ -145,7 +145,7 @@ class TourResult:
 
 def open_report(out: str | Path | None, resume: bool = True) -> Path:
     """The report folder: a new one, or (resume) one that already holds a tour's tour.json."""
-    from ..runs import new_run_dir
+    from ..runs import new_run_dir, resumable
     path = Path(out or DEFAULT_OUT).expanduser()
     if (path / TOUR_FILE).is_file():
         if not resume:
@@ -153,7 +153,9 @@ def open_report(out: str | Path | None, resume: bool = True) -> Path:
         return path
     if path.is_dir() and any(path.iterdir()):
         raise UserError(f"{path} is not empty and holds no tour report ({TOUR_FILE}); choose another --out")
-    return new_run_dir(path, "tour")
+    report = new_run_dir(path, "tour")
+    resumable(report)  # a tour stopped by an error keeps its finished sections and resumes
+    return report
 
 
 def _write_tour_json(ctx: TourContext, only: str | None, selected: list[Deliverable]) -> None:
