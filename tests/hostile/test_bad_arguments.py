@@ -135,12 +135,15 @@ OTHERS = [
     ("upsample --device tpu", ["upsample", "runs", "--device", "tpu"], "--device"),
     ("upsample of a folder that is no run", ["upsample", "runs"], "records.jsonl"),
     ("report of a folder that is no report", ["report", "runs"], "not a report folder"),
+    ("tour --seed -1", ["tour", "--seed", "-1"], "--seed"),
+    ("tour --seed at the top", ["tour", "--seed", LAST_SEED], "--seed"),
+    ("tour 300-character --out", ["tour", "--out", LONG_NAME], "--out"),
 ]
 
 
 def _argv(template: list[str], models: dict) -> list[str]:
     argv = [a.format(**models) for a in template]
-    if template[0] in ("train", "upsample", "report", "partb", "eval"):
+    if template[0] in ("train", "upsample", "report", "partb", "eval", "tour"):
         return argv
     return argv + ["--quiet"] + ([] if "--steps" in argv else ["--steps", "4"])
 
