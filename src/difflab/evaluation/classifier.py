@@ -126,7 +126,8 @@ def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> Cla
         names = json.loads(header["class_names"])
         with torch.device("meta"):  # the shapes first: a hostile config must not allocate anything
             expected = {k: tuple(v.shape) for k, v in Classifier(config, names).state_dict().items()}
-        if expected != {k: tuple(v.shape) for k, v in tensors.items()} or sum(map(math.prod, expected.values())) > 10 ** 8:
+        found = {k: tuple(v.shape) for k, v in tensors.items()}
+        if expected != found or sum(map(math.prod, expected.values())) > 10 ** 8:
             raise ValueError("its tensors do not match its config")
         if not all(torch.isfinite(t).all() for t in tensors.values() if t.is_floating_point()):
             raise ValueError("it holds NaN or infinite weights")

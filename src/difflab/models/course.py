@@ -86,9 +86,11 @@ def check_spec_fields(data) -> None:
         kind = _FIELD_TYPES[key]
         ok = isinstance(value, (int, float) if kind is float else kind) and not isinstance(value, bool)
         if not ok or (kind is float and not math.isfinite(value)):
-            raise ValueError(f"the spec's {key} is {str(value)[:40]!r}, not a {'finite number' if kind is float else kind.__name__}")
+            wanted = "finite number" if kind is float else kind.__name__
+            raise ValueError(f"the spec's {key} is {str(value)[:40]!r}, not a {wanted}")
     if data["objective"] not in OBJECTIVES:
-        raise ValueError(f"unknown objective {data['objective'][:40]!r}; a course model is one of {', '.join(OBJECTIVES)}")
+        raise ValueError(f"unknown objective {data['objective'][:40]!r}; a course model is one of "
+                         f"{', '.join(OBJECTIVES)}")
     if not all(isinstance(name, str) for name in data.get("class_names", [])):
         raise ValueError("the spec's class_names must be strings")
     if not 1 <= data.get("num_train_steps", 300) <= 100_000:

@@ -245,8 +245,9 @@ def _section(folder: Path, data: dict, problems: list[str]) -> str:
                for m, v in group.items()]
     base = f"{SECTIONS_DIR}/{data['id']}/"
     files = [f'<a href="{esc(quote(base + SECTION_FILE))}">section.json</a>']
-    if data.get("records") and inside(folder / base, data["records"]) and (folder / base / data["records"]).is_file():
-        files.append(f'<a href="{esc(quote(base + str(data["records"])))}">{esc(data["records"])}</a> (one record per image)')
+    records = data.get("records")
+    if records and inside(folder / base, records) and (folder / base / records).is_file():
+        files.append(f'<a href="{esc(quote(base + records))}">{esc(records)}</a> (one record per image)')
     files.append(f"compute time {esc(_seconds(data.get('seconds')))}")
     return _template("section.html").substitute(
         anchor=esc(_anchor(data["id"])), id=esc(data["id"]), title=esc(data["title"]),

@@ -170,8 +170,8 @@ def read_tour(report_dir: str | os.PathLike) -> dict:
 
 _TOUR_TYPES = {key: (str, type(None)) for key in ("format", "difflab_version", "python", "torch", "device",
                                                    "dataset", "started", "updated")}
-_TOUR_TYPES.update(only=(str, list, type(None)), seed=(int, type(None)), quick=(bool,), train=(bool,), models=(dict, type(None)),
-                   selected=(list, type(None)))
+_TOUR_TYPES.update(only=(str, list, type(None)), seed=(int, type(None)), quick=(bool,), train=(bool,),
+                   models=(dict, type(None)), selected=(list, type(None)))
 
 
 def is_done(report_dir: str | os.PathLike, section_id: str, config_hash: str | None = None) -> bool:

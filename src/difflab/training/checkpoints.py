@@ -26,8 +26,9 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 from torch import nn
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, json_line
 from ..errors import UserError
+from ..runs import read_jsonl
 
 FORMAT = "difflab-train-state/1"
 
@@ -118,3 +119,16 @@ def _restore(tensors: dict, metadata: dict, net: nn.Module, ema: nn.Module | Non
         group["lr"] = float(lr)
     optimizer.load_state_dict(optim)
     return position, config
+
+
+def truncate_logs(run_dir: Path, position: Position) -> None:
+    """Drop log lines written after the checkpoint a run resumes from, and a last line torn by the
+    kill; any other line that is not a record stops the resume (history is never dropped)."""
+    logs = {}  # both read (and checked) before either is rewritten
+    for name, key, limit in (("stats.jsonl", "step", position.step), ("epochs.jsonl", "epoch", position.epoch)):
+        path = Path(run_dir) / name
+        if path.is_file():
+            logs[path] = [json_line(r) for r in read_jsonl(path, key, torn_tail=True) if r[key] <= limit]
+    for path, kept in logs.items():
+        with atomic_write(path, overwrite=True, mode="w") as handle:
+            handle.writelines(kept)

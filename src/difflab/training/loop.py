@@ -28,14 +28,14 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..atomic import append_jsonl, atomic_write, clean_temporaries, json_line, write_json
+from ..atomic import append_jsonl, clean_temporaries, json_line, write_json
 from ..data import load_dataset
 from ..errors import UserError, WriteError
 from ..models.unet import CourseUNet, count_parameters
 from ..paths import FlowPath, course_ddpm_path
 from ..runs import new_run_dir, read_json, read_jsonl, resumable, write_config
 from . import objectives
-from .checkpoints import Position, load_train_state, save_train_state
+from .checkpoints import Position, load_train_state, save_train_state, truncate_logs
 from .config import TrainConfig
 from .ema import EMA
 from .outputs import export_model, model_spec, save_epoch_outputs, save_loss_curve
@@ -125,7 +125,7 @@ class Trainer:
             if saved != cfg.to_dict():
                 raise UserError(f"{self.latest} was written with a different config than {run_dir}/config.json")
         if resuming:
-            self._truncate_logs()
+            truncate_logs(run_dir, self.pos)
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> TrainResult:
@@ -166,7 +166,8 @@ class Trainer:
             return self.finish()
         except (OSError, WriteError) as err:  # a full disk: the checkpoint and logs hold what completed
             reason = err.strerror if isinstance(err, OSError) else str(err)
-            raise WriteError(f"{reason}; free space and continue with `difflab train --resume {self.run_dir}`") from None
+            raise WriteError(f"{reason}; free space and continue with `difflab train --resume {self.run_dir}`"
+                             ) from None
         finally:
             bar.close()
             self.stats.close()
@@ -294,15 +295,3 @@ class Trainer:
     def _stats(self) -> list[dict]:
         self.stats.flush()
         return read_jsonl(self.run_dir / "stats.jsonl", "step")
-
-    def _truncate_logs(self) -> None:
-        """Drop log lines written after the checkpoint we resume from, and a last line torn by the
-        kill; any other line that is not a record stops the resume (history is never dropped)."""
-        logs = {}  # both read (and checked) before either is rewritten
-        for name, key, limit in (("stats.jsonl", "step", self.pos.step), ("epochs.jsonl", "epoch", self.pos.epoch)):
-            path = self.run_dir / name
-            if path.is_file():
-                logs[path] = [json_line(r) for r in read_jsonl(path, key, torn_tail=True) if r[key] <= limit]
-        for path, kept in logs.items():
-            with atomic_write(path, overwrite=True, mode="w") as handle:
-                handle.writelines(kept)

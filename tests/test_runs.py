@@ -19,7 +19,7 @@ import pytest
 import difflab.atomic as atomic
 from difflab.atomic import append_jsonl, write_json
 from difflab.errors import UserError
-from hostile_support import models, run_cli, workdir  # noqa: F401 (fixtures)
+from hostile_input import run_cli
 
 
 def fail_after(monkeypatch, count: int) -> None:
@@ -37,10 +37,11 @@ def fail_after(monkeypatch, count: int) -> None:
 
 
 @pytest.mark.parametrize("writes", range(0, 7))
-def test_a_full_disk_at_any_write_of_sample_leaves_no_run_folder(writes, models, workdir, monkeypatch, capsys):
+def test_a_full_disk_at_any_write_of_sample_leaves_no_run_folder(writes, model_files, workdir, monkeypatch,
+                                                                  capsys):
     fail_after(monkeypatch, writes)
     out = workdir / "runs" / "full"
-    code, _, err = run_cli(["sample", "--model", models["flow"], "--num", "3", "--steps", "2", "--quiet",
+    code, _, err = run_cli(["sample", "--model", model_files["flow-class"], "--num", "3", "--steps", "2", "--quiet",
                             "--out", str(out)], capsys)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and "No space left on device" in lines[0], err
@@ -105,9 +106,9 @@ def small_disk(tmp_path):
     subprocess.run(["umount", str(mount)], capture_output=True, timeout=10)
 
 
-def test_a_really_full_disk_is_one_line_and_no_run_folder(small_disk, models, capsys):
+def test_a_really_full_disk_is_one_line_and_no_run_folder(small_disk, model_files, capsys):
     out = small_disk / "run"
-    code, _, err = run_cli(["sample", "--model", models["flow"], "--num", "40", "--steps", "1", "--quiet",
+    code, _, err = run_cli(["sample", "--model", model_files["flow-class"], "--num", "40", "--steps", "1", "--quiet",
                             "--out", str(out)], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "No space left" in err, err
     assert not out.exists() and list(small_disk.iterdir()) == []

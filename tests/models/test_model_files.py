@@ -18,14 +18,12 @@ from difflab.checkpoints import FORMAT, load_model_file
 from difflab.errors import UserError
 from difflab.models.course import check_model_file
 from difflab.models.registry import load_course_model
-from hostile_support import models, refused, tiny_model, workdir  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="module")
-def good(tmp_path_factory):
+def good(model_files):
     """(state, spec) of a valid tiny flow model, to damage one thing at a time."""
-    path = tiny_model(tmp_path_factory.mktemp("good"), "flow")
-    state, spec, _ = load_model_file(path)
+    state, spec, _ = load_model_file(model_files["flow-class"])
     return state, spec
 
 
@@ -91,8 +89,8 @@ def test_bytes_that_are_no_model_file_are_one_line(blob, why, tmp_path, refused)
     assert str(path) in refused(["sample", "--model", str(path), "--quiet"])
 
 
-def test_a_truncated_model_file_is_one_line(models, tmp_path, refused):
-    data = open(models["flow"], "rb").read()
+def test_a_truncated_model_file_is_one_line(model_files, tmp_path, refused):
+    data = model_files["flow-class"].read_bytes()
     path = tmp_path / "cut.safetensors"
     path.write_bytes(data[:len(data) // 2])
     assert str(path) in refused(["sample", "--model", str(path), "--quiet"])
@@ -174,7 +172,7 @@ def test_random_safetensors_headers_are_one_line(header, metadata, tmp_path):
 
 @pytest.mark.parametrize("change", [{"feature_dim": 10 ** 6}, {"channels": [10 ** 5, 1, 1]}, {"image_size": 30},
                                     {"colour": 1}, "nan"])
-def test_a_hostile_classifier_file_is_one_line(change, models, tmp_path, refused):
+def test_a_hostile_classifier_file_is_one_line(change, model_files, tmp_path, refused):
     from difflab.models.registry import builtin_models
 
     data = builtin_models()["classifier-mnist"].read_bytes()
@@ -186,4 +184,4 @@ def test_a_hostile_classifier_file_is_one_line(change, models, tmp_path, refused
         metadata["config"] = json.dumps({**json.loads(metadata["config"]), **change})
     path = tmp_path / "classifier.safetensors"
     path.write_bytes(save_bytes(tensors, metadata=metadata))
-    assert str(path) in refused(["eval", models["flow"], "--classifier", str(path), "--num", "10", "--quiet"])
+    assert str(path) in refused(["eval", str(model_files["flow-class"]), "--classifier", str(path), "--num", "10", "--quiet"])

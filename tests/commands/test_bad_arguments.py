@@ -2,7 +2,7 @@
 
 The table holds every case of issue 14 (seeds past 2⁶⁴ − 1, unreachable devices, non-finite and
 zero values, duplicates, unbounded work, over-long paths, local paths that look like Hub ids) and
-their siblings on the other commands. {flow}/{ddpm}/{uncond} are tiny model files.
+their siblings on the other commands. {flow}/{ddpm}/{uncond} are tiny model files (conftest).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hostile_support import models, refused, workdir  # noqa: F401 (fixtures)
 
 BIG_SEED = str(2 ** 70)
 LAST_SEED = str(2 ** 64 - 1)
@@ -149,6 +148,7 @@ def _argv(template: list[str], models: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("case, argv, word", PART_A + OTHERS)
-def test_bad_argument_is_one_line_and_exit_2_with_nothing_written(case, argv, word, models, refused):
-    line = refused(_argv(argv, models))
+def test_bad_argument_is_one_line_and_exit_2_with_nothing_written(case, argv, word, model_files, refused):
+    models = {"flow": model_files["flow-class"], "ddpm": model_files["ddpm-class"], "uncond": model_files["flow-uncond"]}
+    line = refused(_argv(argv, {k: str(v) for k, v in models.items()}))
     assert word in line, line

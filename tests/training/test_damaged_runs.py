@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from safetensors.torch import load as load_bytes, save as save_bytes
 
 from difflab.cli import main
-from hostile_support import refused, run_cli, workdir  # noqa: F401 (fixtures)
+from hostile_input import run_cli
 
 TINY = ["--hidden", "2", "--train-images", "64", "--batch-size", "32", "--epochs", "2", "--test-images", "0",
         "--sample-steps", "2", "--samples-per-class", "1", "--checkpoint-every", "1", "--quiet"]

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 import pytest
 from PIL import Image
 
-from hostile_support import run_cli, workdir  # noqa: F401 (fixtures)
+from hostile_input import run_cli
 
 SECTION = {"format": "difflab-section/1", "id": "A1.1", "title": "Forward process", "part": "A", "status": "done",
            "reason": "", "figures": [{"file": "forward.png", "caption": "the photo"}], "paragraph": "text",
