@@ -34,13 +34,13 @@ def is_hub_id(name: str) -> bool:
     return not path.exists() and not path.parent.is_dir()
 
 
-def check_reachable(source: str) -> None:
+def check_reachable(source: str, offline: bool | None = None) -> None:
     """Ask the Hub once about a repo before loading from it, so that an unreachable Hub or an
     unknown id is one quiet line, not minutes of retries (skipped offline and for local folders)."""
     from huggingface_hub import HfApi, constants
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
-    if Path(source).is_dir() or source in _probed or constants.HF_HUB_OFFLINE:
+    if offline or (offline is None and constants.HF_HUB_OFFLINE) or Path(source).is_dir() or source in _probed:
         return
     if (Path(constants.HF_HUB_CACHE) / f"models--{source.replace('/', '--')}").is_dir():
         return  # downloaded before: huggingface_hub falls back to its cache
@@ -60,7 +60,7 @@ def check_reachable(source: str) -> None:
     _probed.add(source)
 
 
-def resolve_source(name: str, aliases: Mapping[str, str]) -> str:
+def resolve_source(name: str, aliases: Mapping[str, str], offline: bool | None = None) -> str:
     """An alias, an existing local folder or a Hub id → what from_pretrained gets; UserError otherwise."""
     name = str(name)
     if name.lower() in aliases:
@@ -68,7 +68,7 @@ def resolve_source(name: str, aliases: Mapping[str, str]) -> str:
     if Path(name).expanduser().is_dir():
         return str(Path(name).expanduser())
     if is_hub_id(name):
-        check_reachable(name)  # before diffusers is even imported
+        check_reachable(name, offline)  # before diffusers is even imported
         return name
     raise UserError(f"no model folder at {name}: give a local DeepFloyd IF folder (with unet/ and scheduler/ "
                     f"inside), a Hugging Face id such as DeepFloyd/IF-I-XL-v1.0, or one of {', '.join(aliases)}")
@@ -88,13 +88,13 @@ def variant_for(source: str, subfolder: str) -> str | None:
 
 
 @contextlib.contextmanager
-def loading(source: str, part: str) -> Iterator[None]:
+def loading(source: str, part: str, offline: bool | None = None) -> Iterator[None]:
     """Run from_pretrained calls for `part` of `source`: hub failures become `not_available`.
 
-    Also hides a deprecation warning that diffusers/transformers trigger inside huggingface_hub on
-    every load.
+    Asks the Hub about `source` first (`check_reachable`, unless offline), and hides a deprecation
+    warning that diffusers/transformers trigger inside huggingface_hub on every load.
     """
-    check_reachable(source)
+    check_reachable(source, offline)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks.*")
