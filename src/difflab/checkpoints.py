@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 
-from .atomic import atomic_write
+from .atomic import atomic_write, json_safe
 from .errors import UserError
 
 FORMAT = "difflab-model/1"
@@ -36,8 +36,8 @@ def save_model_file(path: str | os.PathLike, state_dict: dict[str, torch.Tensor]
         if dtype is not None and value.is_floating_point():
             value = value.to(dtype)
         tensors[name] = value
-    metadata = {"format": FORMAT, "spec": json.dumps(spec, sort_keys=True),
-                "records": json.dumps(records or {}, sort_keys=True)}
+    metadata = {"format": FORMAT, "spec": json.dumps(json_safe(spec), sort_keys=True, allow_nan=False),
+                "records": json.dumps(json_safe(records or {}), sort_keys=True, allow_nan=False)}
     payload = save_bytes(tensors, metadata=metadata)
     with atomic_write(path, overwrite=overwrite) as handle:
         handle.write(payload)

@@ -39,7 +39,7 @@ from typing import Any
 
 from PIL import Image
 
-from ..atomic import append_jsonl, atomic_write
+from ..atomic import append_jsonl, atomic_write, json_safe
 from ..errors import UserError
 from .figures import save_gif, save_png
 
@@ -75,7 +75,7 @@ def write_section_json(folder: Path, data: dict) -> Path:
     """section.json, atomically, keys in the order given (params keep their order)."""
     path = folder / SECTION_FILE
     with atomic_write(path, overwrite=True, mode="w") as handle:
-        json.dump(data, handle, indent=2)  # ASCII-only: \u escapes, whatever the locale
+        json.dump(json_safe(data), handle, indent=2, allow_nan=False)  # ASCII-only: \u escapes, whatever the locale
         handle.write("\n")
     return path
 
