@@ -112,3 +112,14 @@ def test_a_really_full_disk_is_one_line_and_no_run_folder(small_disk, model_file
                             "--out", str(out)], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "No space left" in err, err
     assert not out.exists() and list(small_disk.iterdir()) == []
+
+
+def test_a_failed_run_into_an_empty_folder_of_the_user_keeps_the_folder_empty(model_files, workdir, monkeypatch,
+                                                                              capsys):
+    out = workdir / "mine"
+    out.mkdir()
+    fail_after(monkeypatch, 2)
+    code, _, err = run_cli(["sample", "--model", model_files["flow-class"], "--num", "2", "--steps", "2", "--quiet",
+                            "--out", str(out)], capsys)
+    assert code == 2 and "No space left" in err
+    assert out.is_dir() and list(out.iterdir()) == []
