@@ -52,7 +52,7 @@ def first_model_tensor(tensors):
 
 CONFIGS = {"not JSON": "{", "a list": "[]", "a string": '"flow"', "a word for a number": {"epochs": "ten"},
            "NaN lr": {"lr": float("nan")}, "unknown key": {"colour": "blue"}, "bool for an int": {"hidden": True},
-           "seed past 2**64": {"seed": 2 ** 65}, "device tpu": {"device": "tpu"}}
+           "seed past 2**64": {"seed": 2 ** 65}, "device tpu": {"device": "tpu"}, "width 10**6": {"hidden": 10 ** 6}}
 
 
 @pytest.mark.parametrize("what", CONFIGS)

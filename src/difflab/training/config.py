@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from .. import validate as checks
 from ..data import DATASETS
 from ..defaults import GUIDANCE
+from ..models.course import UNET_LIMITS
 from ..errors import UserError
 
 KINDS = ("denoise", "pure-noise", "ddpm", "flow")
@@ -136,6 +137,8 @@ def validate(c: TrainConfig) -> None:
     need(c.dataset in DATASETS, f"unknown dataset {c.dataset!r}; choose one of {', '.join(DATASETS)}")
     for name in ("hidden", "batch_size", "epochs", "sample_steps", "num_train_steps"):
         need(getattr(c, name) >= 1, f"{name} must be at least 1, got {getattr(c, name)}")
+    need(c.hidden <= UNET_LIMITS["hidden"], f"hidden must be at most {UNET_LIMITS['hidden']}, got {c.hidden}")
+    need(c.num_train_steps <= 100_000, f"num_train_steps must be at most 100000, got {c.num_train_steps}")
     for name in ("train_images", "samples", "samples_per_class", "test_images", "checkpoint_every", "threads"):
         need(getattr(c, name) >= 0, f"{name} must be ≥ 0, got {getattr(c, name)}")
     need(c.lr > 0, f"lr must be positive, got {c.lr}")
