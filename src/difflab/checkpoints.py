@@ -85,8 +85,10 @@ def read_header(path: Path) -> tuple[dict[str, list[int]], dict[str, str]]:
         size = path.stat().st_size
         with open(path, "rb") as handle:
             length = int.from_bytes(handle.read(8), "little")
-            if size < 8 or not 2 <= length <= min(MAX_HEADER, size - 8):
-                raise ValueError(f"a header of {length} bytes in a {size}-byte file")
+            if size < 10:
+                raise ValueError(f"it has only {size} bytes")
+            if not 2 <= length <= min(MAX_HEADER, size - 8):
+                raise ValueError(f"its header claims {length} bytes; the file has {size}")
             header = json.loads(handle.read(length))
         if not isinstance(header, dict):
             raise ValueError("the header is not a JSON object")
