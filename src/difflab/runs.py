@@ -25,7 +25,7 @@ from .atomic import append_jsonl, write_json
 from .errors import UserError
 
 DEFAULT_ROOT = "runs"
-_made: list[tuple[Path, bool]] = []  # (folder, whether it existed, empty) from new_run_dir
+_made: list[tuple[Path, bool]] = []  # new_run_dir's folders: (path, whether the user had made it, empty)
 _resumable: set[Path] = set()
 
 
@@ -60,8 +60,8 @@ def resumable(run_dir: Path) -> None:
 
 @contextlib.contextmanager
 def removed_on_failure() -> Iterator[None]:
-    """Delete the run folders made inside this block if it raises (Ctrl-C keeps them: every image
-    is saved before its record line, so a folder stopped by hand holds what completed)."""
+    """Delete the run folders made inside this block if it raises. Ctrl-C keeps them: a record line
+    is written only once its image is complete, so what a stopped folder records did complete."""
     start = len(_made)
     try:
         yield
