@@ -66,3 +66,13 @@ def test_a_long_final_name_is_kept_whole(tmp_path):
     with atomic_write(tmp_path / name) as handle:
         handle.write(b"png")
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_a_name_too_long_is_a_write_error_not_a_traceback(tmp_path):
+    import pytest
+
+    from difflab.errors import WriteError
+
+    with pytest.raises(WriteError, match="cannot write"):
+        write_json(tmp_path / ("n" * 300 + ".json"), {})
+    assert list(tmp_path.iterdir()) == []

@@ -37,7 +37,11 @@ def atomic_write(path: str | os.PathLike, overwrite: bool = False, mode: str = "
     Refuses to replace an existing file unless `overwrite` is True.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
+    try:
+        exists = path.exists()
+    except OSError as err:  # a name too long, a parent that is a file
+        raise WriteError(f"cannot write {path}: {err.strerror or err}") from None
+    if exists and not overwrite:
         raise UserError(f"{path} already exists; refusing to overwrite it (choose another output or remove it)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
