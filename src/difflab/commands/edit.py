@@ -117,10 +117,10 @@ def _mask(args, model) -> torch.Tensor:
 
 
 def run_inpaint(args) -> int:
+    validate.integer(args.jump, "--jump", 1)
+    validate.integer(args.resample, "--resample", 1)
     s = common.setup(args)
     check_i_start(args.i_start, s.grid)
-    if args.jump < 1 or args.resample < 1:
-        raise UserError("--jump and --resample must be at least 1")
     prompt, original = _prompt(s, args), common.load_input(args.image, s.model)
     mask = validate_mask(_mask(args, s.model).to(original), original)
     run_dir = common.start_run(s, "edit inpaint", {"image": args.image, "prompt": prompt, "mask": args.mask,
