@@ -31,7 +31,10 @@ class _FakeApi:
 
 @pytest.fixture
 def fresh(monkeypatch):
+    from huggingface_hub import constants
+
     monkeypatch.setattr(hub, "_probed", set())
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # other test modules set HF_HUB_OFFLINE=1 at import
 
 
 def test_an_unreachable_hub_is_one_line_after_one_request(fresh, monkeypatch):

@@ -35,7 +35,7 @@ def write(path, state, spec, metadata=None):
 
 def damaged(good, what):
     state, spec = dict(good[0]), json.loads(json.dumps(good[1]))
-    first = next(iter(state))
+    first = next(k for k, v in state.items() if v.is_floating_point())  # NaN needs a float tensor
     if what == "wrong shape":
         state[first] = torch.zeros(3, 3)
     elif what == "missing tensor":
