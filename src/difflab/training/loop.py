@@ -17,7 +17,6 @@ count (CPU; CUDA kernels are not bitwise deterministic across runs).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -29,14 +28,14 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..atomic import append_jsonl, atomic_write, write_json
+from ..atomic import append_jsonl, clean_temporaries, json_line, write_json
 from ..data import load_dataset
-from ..errors import UserError
+from ..errors import UserError, WriteError
 from ..models.unet import CourseUNet, count_parameters
 from ..paths import FlowPath, course_ddpm_path
-from ..runs import new_run_dir, write_config
+from ..runs import new_run_dir, read_json, read_jsonl, resumable, write_config
 from . import objectives
-from .checkpoints import Position, load_train_state, save_train_state
+from .checkpoints import Position, load_train_state, save_train_state, truncate_logs
 from .config import TrainConfig
 from .ema import EMA
 from .outputs import export_model, model_spec, save_epoch_outputs, save_loss_curve
@@ -72,6 +71,7 @@ def train(config: TrainConfig, out=None, *, quiet: bool = False, runs_root="runs
     data = _load_data(config)  # fails (one line) before any folder is made
     run_dir = new_run_dir(out, f"train-{config.preset or config.kind}", runs_root)
     write_config(run_dir, config.to_dict())
+    resumable(run_dir)  # from here on a failure keeps the folder: its checkpoint and logs resume
     return Trainer(config, run_dir, data, quiet, stop_after_steps).run()
 
 
@@ -82,7 +82,13 @@ def resume(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None)
         raise UserError(f"{run_dir} is not a training run folder (no config.json)")
     if (run_dir / "metrics.json").is_file():
         raise UserError(f"the run in {run_dir} has already finished; nothing to resume")
-    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    try:
+        config = TrainConfig.from_dict(read_json(run_dir / "config.json", "training config"))
+    except UserError as err:
+        raise UserError(f"{run_dir / 'config.json'}: {err}") from None
+    for folder in (run_dir, run_dir / "checkpoints"):  # what writes killed mid-way left behind
+        clean_temporaries(folder, everything=True)
+    resumable(run_dir)
     return Trainer(config, run_dir, _load_data(config), quiet, stop_after_steps, resuming=True).run()
 
 
@@ -119,7 +125,7 @@ class Trainer:
             if saved != cfg.to_dict():
                 raise UserError(f"{self.latest} was written with a different config than {run_dir}/config.json")
         if resuming:
-            self._truncate_logs()
+            truncate_logs(run_dir, self.pos)
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> TrainResult:
@@ -147,8 +153,8 @@ class Trainer:
                     seconds = time.perf_counter() - tick
                     pos.step, pos.batch, pos.train_s = pos.step + 1, b + 1, pos.train_s + seconds
                     self.loop_images += len(index)
-                    self.stats.write(json.dumps({"step": pos.step, "epoch": epoch + 1, "loss": loss, "lr": lr,
-                                                 "img_per_s": round(len(index) / seconds, 2)}) + "\n")
+                    self.stats.write(json_line({"step": pos.step, "epoch": epoch + 1, "loss": loss, "lr": lr,
+                                                "img_per_s": round(len(index) / seconds, 2)}))
                     bar.update()
                     bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.4f}", refresh=False)
                     if cfg.checkpoint_every and pos.step % cfg.checkpoint_every == 0:
@@ -158,6 +164,10 @@ class Trainer:
                 self.end_epoch(epoch)
             bar.close()
             return self.finish()
+        except (OSError, WriteError) as err:  # a full disk: the checkpoint and logs hold what completed
+            reason = err.strerror if isinstance(err, OSError) else str(err)
+            raise WriteError(f"{reason}; free space and continue with `difflab train --resume {self.run_dir}`"
+                             ) from None
         finally:
             bar.close()
             self.stats.close()
@@ -167,6 +177,9 @@ class Trainer:
         """One Adam step on a batch; noise, t and class dropout from this step's own generator."""
         self.net.train()
         loss = self.loss(self.net, x, labels, generator(self.cfg.seed, STREAM_STEP, self.pos.step), self.cfg.p_uncond)
+        if not math.isfinite(loss.item()):  # a NaN step would poison the weights, the EMA and the checkpoint
+            raise UserError(f"training diverged at step {self.pos.step + 1} (loss {loss.item()}); lower --lr and "
+                            f"train again (the last checkpoint in {self.run_dir} holds the weights before it)")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -222,7 +235,7 @@ class Trainer:
         if done in cfg.sample_epochs:
             export_model(self.run_dir / "checkpoints" / f"epoch-{done:03d}.safetensors", self.exported(),
                          self.spec, {"epoch": done, "train_config": cfg.to_dict()})
-        losses = [json.loads(line)["loss"] for line in self._stat_lines() if json.loads(line)["epoch"] == done]
+        losses = [r["loss"] for r in self._stats() if r.get("epoch") == done]
         record.update(train_loss=sum(losses) / max(len(losses), 1), elapsed_s=round(self.elapsed(), 2),
                       train_img_per_s=round(self._images_seen() / max(pos.train_s, 1e-9), 2),
                       loop_img_per_s=round(self.loop_images / max(loop_s, 1e-9), 2))
@@ -240,7 +253,7 @@ class Trainer:
 
     def finish(self) -> TrainResult:
         cfg = self.cfg
-        epochs = [json.loads(line) for line in (self.run_dir / "epochs.jsonl").read_text().splitlines()]
+        epochs = read_jsonl(self.run_dir / "epochs.jsonl", "epoch")
         metrics = {"steps": self.pos.step, "epochs": cfg.epochs, "images_seen": self._images_seen(),
                    "final_train_loss": epochs[-1]["train_loss"],
                    **{k: v for k, v in epochs[-1].items() if k.startswith("test_loss")},
@@ -279,22 +292,6 @@ class Trainer:
         full, rest = divmod(self.pos.step, per_epoch)
         return full * n + min(rest * self.cfg.batch_size, n)
 
-    def _stat_lines(self) -> list[str]:
+    def _stats(self) -> list[dict]:
         self.stats.flush()
-        return (self.run_dir / "stats.jsonl").read_text().splitlines()
-
-    def _truncate_logs(self) -> None:
-        """Drop log lines written after the checkpoint we resume from (and a torn last line)."""
-        for name, key, limit in (("stats.jsonl", "step", self.pos.step), ("epochs.jsonl", "epoch", self.pos.epoch)):
-            path = self.run_dir / name
-            if not path.is_file():
-                continue
-            kept = []
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    if json.loads(line)[key] <= limit:
-                        kept.append(line + "\n")
-                except (ValueError, KeyError):
-                    break  # a line torn by the kill: everything after it is newer still
-            with atomic_write(path, overwrite=True, mode="w") as handle:
-                handle.writelines(kept)
+        return read_jsonl(self.run_dir / "stats.jsonl", "step")
