@@ -24,8 +24,7 @@ from difflab.cli import main
 from difflab.errors import UserError
 from difflab.models.unet import CourseUNet
 from difflab.training import preset, train
-from difflab.training.loop import _check_shards
-from difflab.training.parallel import GlobalBatchNorm, resolve_precision, shard, start_processes
+from difflab.training.parallel import GlobalBatchNorm, check_shards, resolve_precision, shard, start_processes
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 LR, STEPS = 1e-3, 12
@@ -137,10 +136,10 @@ def test_shards_cover_the_batch_once_and_small_batches_are_refused():
         rows = [shard(batch, r, world) for r in range(world)]
         assert [i for s in rows for i in range(batch)[s]] == list(range(batch))
         assert max(s.stop - s.start for s in rows) - min(s.stop - s.start for s in rows) <= 1
-    data = (torch.zeros(65), None)  # 65 images in batches of 32: the last batch holds one image
-    _check_shards(preset("quick-flow").replace(batch_size=32), data, 1)
-    with pytest.raises(UserError, match="cannot be split over 2 processes"):
-        _check_shards(preset("quick-flow").replace(batch_size=32), data, 2)
+    check_shards(65, 32, 1)  # 65 images in batches of 32: the last batch holds one image
+    check_shards(64, 32, 2)
+    with pytest.raises(UserError, match="a batch of 1 images cannot be split over 2 processes"):
+        check_shards(65, 32, 2)
 
 
 def test_global_batchnorm_is_batchnorm_in_one_process():
@@ -171,3 +170,15 @@ def test_bf16_and_channels_last_train_on_the_cpu(tmp_path):
                    tmp_path / "run", quiet=True)
     assert result.metrics["precision"] == "bf16" and torch.isfinite(torch.tensor(result.metrics["final_train_loss"]))
     assert all(torch.isfinite(v).all() for v in load_file(str(result.model_file)).values() if v.is_floating_point())
+
+
+def test_compile_flag_trains_through_torch_compile(tmp_path):
+    """Wiring only: compiling the UNet takes minutes on this CPU (a --compile run is timed in RESULTS.md)."""
+    from difflab.data import load_dataset
+    from difflab.training.loop import Trainer
+
+    data = (load_dataset("mnist-5k", "train"), load_dataset("mnist-5k", "test"))
+    trainer = Trainer(preset("quick-flow").replace(**{**TINY, "conditioning": "time"}, compile=True), tmp_path, data,
+                      quiet=True, stop_after_steps=None)
+    assert isinstance(trainer.model, torch._dynamo.eval_frame.OptimizedModule)
+    assert trainer.model._orig_mod is trainer.net

@@ -18,6 +18,7 @@ run's device, so a GPU shuffles and draws noise without a copy from the host.
 Several processes (`parallel`): each draws the same global batch and trains on its shard, and
 only the main process writes (logs, EMA, grids, checkpoints); a resumed process needs nothing but
 the position, since all its randomness derives from (seed, epoch) and (seed, step).
+(About 330 lines: the loop reads as one piece; its logs, processes and figures live elsewhere.)
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ from .config import TrainConfig
 from .ema import EMA
 from .logs import GPU_LOG_EVERY, StepLog, read_lines, truncate_logs
 from .outputs import export_model, model_spec, save_epoch_outputs, save_loss_curve
-from .parallel import Precision, Processes, shard, start_processes
-from .partb import pure_noise_vs_mean, save_mean_comparison, save_noising_grid, save_ood_sweep
+from .parallel import Precision, Processes, check_shards, shard, start_processes
+from .partb import save_final_figures
 
 STREAM_DATA, STREAM_STEP, STREAM_TEST = 0, 1, 2
 
@@ -76,9 +77,7 @@ class TrainResult:
 def train(config: TrainConfig, out=None, *, quiet: bool = False, runs_root="runs",
           stop_after_steps: int | None = None) -> TrainResult:
     """Train `config` into a fresh run folder (`out`, or runs/train-<preset>-<time>)."""
-    data = _load_data(config)  # fails (one line) before any folder is made
-    processes = start_processes(config.device)
-    _check_shards(config, data, processes.world)
+    data, processes = _prepare(config)  # fails (one line) before any folder is made
 
     def make_run_dir() -> Path:
         run_dir = new_run_dir(out, f"train-{config.preset or config.kind}", runs_root)
@@ -97,23 +96,17 @@ def resume(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None)
     if (run_dir / "metrics.json").is_file():
         raise UserError(f"the run in {run_dir} has already finished; nothing to resume")
     config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    data, processes = _load_data(config), start_processes(config.device)
-    _check_shards(config, data, processes.world)
+    data, processes = _prepare(config)
     return Trainer(config, run_dir, data, quiet, stop_after_steps, resuming=True, processes=processes).run()
 
 
-def _load_data(cfg: TrainConfig):
-    return (load_dataset(cfg.dataset, "train", cfg.data_root, cfg.download),
+def _prepare(cfg: TrainConfig):
+    """(train and test data, the processes): what fails here fails alike in every process."""
+    data = (load_dataset(cfg.dataset, "train", cfg.data_root, cfg.download),
             load_dataset(cfg.dataset, "test", cfg.data_root, cfg.download))
-
-
-def _check_shards(cfg: TrainConfig, data, world: int) -> None:
-    """Every batch, the last of an epoch included, must give each of `world` processes an image."""
-    n = min(cfg.train_images or len(data[0]), len(data[0]))
-    smallest = min(cfg.batch_size, n - (math.ceil(n / cfg.batch_size) - 1) * cfg.batch_size)
-    if smallest < world:
-        raise UserError(f"a batch of {smallest} images cannot be split over {world} processes; choose a "
-                        f"batch size and train_images whose every batch has at least {world} images")
+    processes = start_processes(cfg.device)
+    check_shards(min(cfg.train_images or len(data[0]), len(data[0])), cfg.batch_size, processes.world)
+    return data, processes
 
 
 class Trainer:
@@ -323,16 +316,8 @@ class Trainer:
                    "device": str(self.device), "processes": self.procs.world, "precision": self.precision.name,
                    "threads": cfg.threads or torch.get_num_threads(),
                    "difflab": __version__, "torch": torch.__version__}
-        figures = self.run_dir / "figures"
-        if cfg.kind == "denoise":
-            save_noising_grid(self.test_images[:5], figures / "noising-grid.png", cfg.sample_seed, overwrite=True)
-            save_ood_sweep(self.exported(), self.test_images[0], figures / "ood-sweep.png", cfg.sample_seed,
-                           overwrite=True)
-        if cfg.kind == "pure-noise":
-            comparison = pure_noise_vs_mean(self.exported(), self.images.cpu(), 10, cfg.sample_seed)
-            save_mean_comparison(comparison, figures / "pure-noise-vs-mean.png", overwrite=True)
-            metrics.update(output_to_mean_rms=comparison.output_to_mean, digit_to_mean_rms=comparison.digit_to_mean,
-                           output_spread_rms=comparison.output_spread)
+        metrics.update(save_final_figures(self.run_dir / "figures", cfg.kind, self.exported(), self.test_images,
+                                          self.images.cpu(), cfg.sample_seed))
         records = {"train_config": cfg.to_dict(), "metrics": metrics}
         model_file = export_model(self.run_dir / "model.safetensors", self.exported(), self.spec, records)
         if self.ema is not None and cfg.export_weights == "ema":

@@ -49,6 +49,14 @@ def shard(batch: int, rank: int, world: int) -> slice:
     return slice(start, start + base + (rank < extra))
 
 
+def check_shards(images: int, batch_size: int, world: int) -> None:
+    """Every batch, an epoch's last included, must give each of `world` processes an image."""
+    smallest = min(batch_size, images - (-(-images // batch_size) - 1) * batch_size)
+    if smallest < world:
+        raise UserError(f"a batch of {smallest} images cannot be split over {world} processes; choose a "
+                        f"batch size and train_images whose every batch has at least {world} images")
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
     """fp32 | bf16 | fp16 actually used on `device` (``mixed``: bf16 where supported, else fp16)."""
     if precision == "mixed":
