@@ -83,8 +83,9 @@ class GlobalBatchNorm(nn.BatchNorm2d):
         dims, view, dtype = (0, 2, 3), (1, -1, 1, 1), x.dtype
         x = x.float()  # statistics in fp32 under autocast too, as BatchNorm's own kernels keep them
         count = torch.tensor([x.numel() / x.shape[1]], device=x.device)
-        dist.all_reduce(count)
-        mean = all_reduce(x.sum(dims)) / count
+        sums = all_reduce(torch.cat([x.sum(dims), count]))                  # Σx of every channel, and N
+        count = sums[-1:].detach()
+        mean = sums[:-1] / count
         centred = x - mean.view(view)
         var = all_reduce(centred.square().sum(dims)) / count                # biased, for normalising
         with torch.no_grad():
@@ -153,6 +154,9 @@ class Processes:
 
 def start_processes(device: str) -> Processes:
     """`Processes` for this run; `device` is the config's (auto, cpu, cuda, cuda:N)."""
+    if os.environ.get("ACCELERATE_MIXED_PRECISION", "no") != "no":
+        raise UserError("difflab sets the precision itself: use `difflab train --precision mixed`, "
+                        "not `accelerate launch --mixed_precision`")
     world = launched_processes()
     if world == 1:
         return Processes(device=torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
@@ -160,9 +164,6 @@ def start_processes(device: str) -> Processes:
     if device not in ("auto", "cpu", "cuda"):
         raise UserError(f"with {world} processes each one takes the GPU of its local rank; use --device auto, "
                         f"cuda or cpu, not {device}")
-    if os.environ.get("ACCELERATE_MIXED_PRECISION", "no") != "no":
-        raise UserError("difflab sets the precision itself: use `difflab train --precision mixed`, "
-                        "not `accelerate launch --mixed_precision`")
     try:
         from accelerate import Accelerator
         from accelerate.utils import DistributedDataParallelKwargs
