@@ -118,7 +118,8 @@ class Trainer:
         self.precision = Precision(cfg.precision, self.device)
         train, test = data
         keep = cfg.train_images or len(train)
-        self.images, self.labels = self._layout(train.images[:keep].to(self.device)), train.labels[:keep].to(self.device)
+        self.images = self._layout(train.images[:keep].to(self.device))
+        self.labels = train.labels[:keep].to(self.device)
         keep = max(cfg.test_images, 5)  # the figures use the first 5 test digits
         self.test_images, self.test_labels = test.images[:keep], test.labels[:keep]
         self.class_names = train.class_names
@@ -139,6 +140,9 @@ class Trainer:
             if TrainConfig.from_dict(saved) != cfg:
                 raise UserError(f"{self.latest} was written with a different config than {run_dir}/config.json")
             self.precision.load_state(self.pos.scaler)
+        if not self.procs.agree(self.pos.step):
+            raise UserError(f"the processes found different checkpoints in {run_dir}: it must be on a filesystem "
+                            "that every node sees")
         if resuming and self.main:
             truncate_logs(run_dir, self.pos.step, self.pos.epoch)
         self.model = self.procs.wrap(self.net)  # what trains: the net, or the net inside DDP

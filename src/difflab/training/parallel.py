@@ -147,9 +147,13 @@ class Processes:
             raise UserError(box[0][1])
         return box[0][1]
 
-    def barrier(self) -> None:
-        if self.world > 1:
-            dist.barrier()
+    def agree(self, value) -> bool:
+        """Whether every process holds the same `value` (a small picklable object)."""
+        if self.world == 1:
+            return True
+        values = [None] * self.world
+        dist.all_gather_object(values, value)
+        return all(v == values[0] for v in values)
 
 
 def start_processes(device: str) -> Processes:
