@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 
-from ..data import load_dataset, load_image, open_image, save_image
+from ..data import save_image
 from ..defaults import GRID_STEPS, GUIDANCE, default_guidance as course_guidance, unprompted
 from ..errors import UserError
 from ..frames import FrameRecorder, save_gif, save_strip
 from ..guidance import GuidedDenoiser
+from ..image_inputs import input_size, load_input  # noqa: F401 (the commands' own names for them)
 from ..models.registry import DEFAULT_MODEL, is_deepfloyd, load_denoiser
 from ..runs import append_record, new_run_dir, write_config
 from ..sampling import RULES, UpdateRule, default_rule
@@ -143,52 +143,6 @@ def prompt_argv(model, prompt: str | None, flag: str = "--prompt") -> list[str]:
 def encode(model, prompt: str | None):
     """One condition row for one image."""
     return model.encode([prompt])
-
-
-def load_input(spec: str, model) -> torch.Tensor:
-    """An input image (1, C, H, W) at the model's size and range: a file, builtin:NAME, sketch:NAME,
-    or digit:CLASS[:K] / data:CLASS[:K] (the K-th test image of that class in the model's dataset)."""
-    c, h, w = model.image_shape
-    if spec.split(":", 1)[0] in ("digit", "data"):
-        return _dataset_image(spec, model)
-    return load_image(spec, h, model.value_range, channels=c)
-
-
-def input_size(spec: str) -> tuple[int, int]:
-    """(width, height) of an input as given, before resizing (dataset images are 28×28)."""
-    if spec.split(":", 1)[0] in ("digit", "data"):
-        return (28, 28)
-    return open_image(spec).size
-
-
-def _dataset_image(spec: str, model) -> torch.Tensor:
-    parts = spec.split(":")
-    if len(parts) not in (2, 3) or not parts[1]:
-        raise UserError(f"{spec!r}: write digit:CLASS or digit:CLASS:K, e.g. digit:3 or digit:3:5")
-    name = getattr(getattr(model, "spec", None), "dataset", "mnist-5k")
-    data = load_dataset(name, "test")
-    label = _class_index(parts[1], data.class_names, spec)
-    index = 0
-    if len(parts) == 3:
-        index = int(parts[2]) if parts[2].isdigit() else -1
-    rows = torch.nonzero(data.labels == label).flatten()
-    if not 0 <= index < len(rows):
-        raise UserError(f"{spec!r}: K must be from 0 to {len(rows) - 1}")
-    image = data.images[rows[index]][None]  # (1, 1, 28, 28) in [0, 1]
-    c, h, w = model.image_shape
-    if (h, w) != (28, 28):
-        image = F.interpolate(image, size=(h, w), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
-    low, high = model.value_range
-    return (low + (high - low) * image).expand(1, c, h, w).clone()
-
-
-def _class_index(text: str, names: Sequence[str], spec: str) -> int:
-    lowered = [n.lower() for n in names]
-    if text.lower() in lowered:
-        return lowered.index(text.lower())
-    if text.isdigit() and int(text) < len(names):
-        return int(text)
-    raise UserError(f"{spec!r}: unknown class {text!r}; choose one of {', '.join(names)}")
 
 
 def parse_list(text: str, convert, what: str) -> list:

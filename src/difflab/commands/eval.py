@@ -15,18 +15,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-import torch
-from tqdm.auto import tqdm
-
 from ..atomic import write_json
 from ..data import load_dataset
 from ..defaults import GUIDANCE
 from ..errors import UserError
 from ..figures import save_grid
-from ..guidance import GuidedDenoiser
-from ..models.registry import builtin_models, load_denoiser
+from ..models.registry import load_denoiser
 from ..runs import new_run_dir, write_config
-from ..sampling import NoiseSource, sample_loop
 from . import old_spelling
 
 
@@ -50,6 +45,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..evaluation import evaluate_samples, load_classifier
+    from ..evaluation.sampled import default_classifier, sample_images
 
     for name in ("num", "batch_size", "steps"):
         value = getattr(args, name)
@@ -61,7 +57,7 @@ def run(args) -> int:
     spec = getattr(denoiser, "spec", None)
     if spec is None:
         raise UserError(f"{args.model} is not a course model; difflab eval scores the MNIST-style Part B models")
-    classifier_file = args.classifier or _default_classifier(spec.dataset)
+    classifier_file = args.classifier or default_classifier(spec.dataset)
     classifier = load_classifier(classifier_file, device=denoiser.device)
     real = load_dataset(spec.dataset, "all")
     steps = args.steps or spec.extra.get("sample_steps") or (spec.num_train_steps if spec.objective == "ddpm" else 50)
@@ -70,34 +66,10 @@ def run(args) -> int:
               "classifier": str(classifier_file), "real_images": f"{spec.dataset} all"}
     write_config(out, config)
 
-    samples, labels = sample(denoiser, args.num, args.guidance, steps, args.seed, args.batch_size, args.quiet)
+    samples, labels = sample_images(denoiser, args.num, args.guidance, steps, args.seed, args.batch_size, args.quiet)
     result = evaluate_samples(classifier, samples, labels, real.images, seed=args.seed)
     save_grid(samples[:100], out / "samples.png", 10, title=f"{args.model}: first 100 of {args.num} samples")
     write_json(out / "metrics.json", {**asdict(result), "summary": result.summary(), **config})
     print(result.summary())
     print(f"wrote {out}")
     return 0
-
-
-def _default_classifier(dataset: str):
-    name = "classifier-fashion-mnist" if dataset == "fashion-mnist" else "classifier-mnist"
-    shipped = builtin_models()
-    if name not in shipped:
-        raise UserError(f"no shipped classifier {name}; pass --classifier FILE")
-    return shipped[name]
-
-
-@torch.no_grad()
-def sample(denoiser, n: int, guidance: float, steps: int, seed: int, batch: int, quiet: bool):
-    """(images (n, C, H, W) in [0, 1], intended labels (n,) or None), sample i from seed `seed + i`."""
-    timesteps = denoiser.path.grid(steps)
-    classes = denoiser.condition_kind == "class"
-    labels = torch.arange(n) % len(denoiser.class_names) if classes else None
-    model = GuidedDenoiser(denoiser, guidance) if classes else denoiser
-    images = []
-    for start in tqdm(range(0, n, batch), desc="sampling", unit="batch", disable=quiet):
-        noise = NoiseSource(range(seed + start, seed + min(start + batch, n)))
-        cond = denoiser.encode(labels[start:start + batch].tolist()) if classes else None
-        x = sample_loop(model, noise.randn(denoiser.image_shape), timesteps, cond, noise=noise)
-        images.append(x.clamp(0, 1).cpu())
-    return torch.cat(images), labels

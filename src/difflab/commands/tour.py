@@ -30,7 +30,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..report.tour import DELIVERABLES, run_tour, select
+    from ..report.catalog import DELIVERABLES, select
+    from ..report.tour import run_tour
     if args.list:
         for d in select(args.only):
             state = "ready" if d.wired else f"pending: needs {d.run.what}"

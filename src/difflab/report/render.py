@@ -26,6 +26,7 @@ from PIL import Image
 
 from ..atomic import atomic_write
 from ..errors import UserError
+from .catalog import catalog as spec_order
 from .section import SECTION_FILE, SECTIONS_DIR, TOUR_FILE, read_section
 
 INDEX_FILE = "index.html"
@@ -47,7 +48,7 @@ def _template(name: str) -> Template:
 def render(report_dir: str | os.PathLike, catalog: Sequence[tuple[str, str, str]] | None = None) -> Path:
     """Write report_dir/index.html from its section.json files; return its path.
 
-    `catalog` is the spec order as (id, title, part) triples; by default the tour's registry.
+    `catalog` is the spec order as (id, title, part) triples; by default the tour's table.
     """
     page, _ = build_page(report_dir, catalog)
     index = Path(report_dir) / INDEX_FILE
@@ -63,8 +64,7 @@ def build_page(report_dir: str | os.PathLike,
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder")
     if catalog is None:
-        from .tour import catalog as tour_catalog  # the registry knows the spec order
-        catalog = tour_catalog()
+        catalog = spec_order()
     tour = _read_tour(folder)
     sections, problems = _read_sections(folder)
     known = [cid for cid, _, _ in catalog]

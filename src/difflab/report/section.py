@@ -34,10 +34,14 @@ import re
 import shutil
 import time
 from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from PIL import Image
 
 from ..atomic import append_jsonl, atomic_write
 from ..errors import UserError
+from .figures import save_gif, save_png
 
 FORMAT = "difflab-section/1"
 SECTIONS_DIR = "sections"
@@ -143,8 +147,7 @@ class Section:
     """What a deliverable fills in: figures, parameters, seeds, a paragraph; then `finish()`.
 
     >>> s = Section(report, "A1.1", "Forward process", "A")
-    >>> save_png(image, s.path("forward.png"))
-    >>> s.add_figure("forward.png", "the photo at t = 250, 500, 750 (seed 0)")
+    >>> s.save_figure("forward.png", image, "the photo at t = 250, 500, 750 (seed 0)", records=[{"seed": 0}])
     >>> s.params["t"] = [250, 500, 750]; s.seeds.append(0); s.paragraph = "…"
     >>> s.finish(metrics={"classifier_fid": 12.3})
     """
@@ -181,6 +184,25 @@ class Section:
                 raise ValueError("scale must be a positive integer")
             figure["scale"] = int(scale)
         self.figures.append(figure)
+
+    def save_figure(self, file: str, image: Image.Image | Sequence[Image.Image], caption: str,
+                    records: Iterable[dict] = (), scale: int | None = None) -> None:
+        """Save, show, record: write `image` as `file` (a list of frames for a .gif), show it with
+        `caption`, and write one record per output image in it (``file`` is added first)."""
+        if Path(file).suffix.lower() == ".gif":
+            save_gif(image, self.path(file))
+        else:
+            save_png(image, self.path(file))
+        self.add_figure(file, caption, scale)
+        for record in records:
+            self.record({"file": file, **record})
+
+    def copy_figure(self, source: str | os.PathLike, file: str, caption: str, scale: int | None = None) -> None:
+        """Show a figure that another run already wrote (a training run's loss curve or sample grid)."""
+        if not Path(source).is_file():
+            raise UserError(f"the training run did not write {source}")
+        shutil.copyfile(source, self.path(file))
+        self.add_figure(file, caption, scale)
 
     def record(self, record: dict) -> None:
         """One JSON line in this section's records.jsonl (one per output image)."""

@@ -18,7 +18,8 @@ run's device, so a GPU shuffles and draws noise without a copy from the host.
 Several processes (`parallel`): each draws the same global batch and trains on its shard, and
 only the main process writes (logs, EMA, grids, checkpoints); a resumed process needs nothing but
 the position, since all its randomness derives from (seed, epoch) and (seed, step).
-(About 330 lines: the loop reads as one piece; its logs, processes and figures live elsewhere.)
+(This module is longer than 300 lines because the loop reads best as one piece; its logs,
+processes and figures already live elsewhere.)
 """
 
 from __future__ import annotations

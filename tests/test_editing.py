@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from conftest import tiny_denoiser
+from tiny_course import tiny_denoiser
 from difflab.editing import (chain_hooks, compare_denoisers, forward_noise, inpaint, iterative_denoise,
                              one_step_denoise, renoise, repaint_schedule, sample, sdedit)
 from difflab.errors import UserError

@@ -6,7 +6,8 @@ from difflab.filters import best_blur, gaussian_blur, gaussian_kernel1d, highpas
 
 def test_kernel_is_normalised_symmetric_gaussian():
     k = gaussian_kernel1d(33, 2.0, torch.float64)
-    assert torch.isclose(k.sum(), torch.tensor(1.0, dtype=torch.float64))
+    offsets = torch.arange(-16, 17, dtype=torch.float64)
+    assert torch.isclose((k * offsets ** 2).sum(), torch.tensor(4.0, dtype=torch.float64))  # variance σ² = 4
     assert torch.equal(k, k.flip(0)) and k.argmax() == 16
     assert torch.isclose(k[17] / k[16], torch.exp(torch.tensor(-1 / 8, dtype=torch.float64)))
     with pytest.raises(ValueError):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from conftest import tiny_denoiser
+from tiny_course import tiny_denoiser
 from difflab.editing import sample
 from difflab.errors import UserError
 from difflab.guidance import GuidedDenoiser

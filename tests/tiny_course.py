@@ -1,10 +1,8 @@
 """Tiny course models for Part A tests: random D = 4 nets with calibrated BatchNorm, milliseconds per step."""
 
-import pytest
 import torch
 from torch import nn
 
-from difflab.checkpoints import save_model_file
 from difflab.models.course import CourseDenoiser, CourseSpec
 from difflab.models.unet import CourseUNet
 
@@ -29,17 +27,3 @@ def tiny_spec(net, objective):
 def tiny_denoiser(objective="flow", conditioning="time+class", seed=0):
     net = tiny_net(conditioning, "mul" if objective == "flow" else "add", seed)
     return CourseDenoiser(net, tiny_spec(net, objective), name=f"tiny-{objective}")
-
-
-@pytest.fixture(scope="session")
-def model_files(tmp_path_factory):
-    """name → path of tiny model files: flow/ddpm, class-conditioned or unconditional."""
-    folder = tmp_path_factory.mktemp("models")
-    files = {}
-    for objective in ("flow", "ddpm"):
-        for conditioning in ("time+class", "time"):
-            net = tiny_net(conditioning, "mul" if objective == "flow" else "add")
-            name = f"{objective}-{'class' if conditioning == 'time+class' else 'uncond'}"
-            files[name] = save_model_file(folder / f"{name}.safetensors", net.state_dict(),
-                                          tiny_spec(net, objective).to_dict())
-    return files

@@ -121,18 +121,18 @@ def test_bad_input_is_one_line_exit_2_and_no_run_folder(tmp_path, bad_inputs, ca
 
 
 def test_eval_takes_every_step_count_sample_takes_and_runs_the_same_grid(tmp_path, model_files, monkeypatch):
-    import difflab.commands.eval as eval_command
+    import difflab.evaluation.sampled as eval_sampling  # where `difflab eval` draws its samples
 
     model = str(model_files["ddpm-class"])  # T = 300: 33 steps do not divide it
     assert main(["sample", "--model", model, "--steps", "33", "--quiet", "--out", str(tmp_path / "s")]) == 0
     grid = json.loads((tmp_path / "s" / "config.json").read_text())["grid"]
-    grids, loop = [], eval_command.sample_loop
+    grids, loop = [], eval_sampling.sample_loop
 
     def spy(model, x, timesteps, *args, **kwargs):
         grids.append([float(t) for t in timesteps])
         return loop(model, x, timesteps, *args, **kwargs)
 
-    monkeypatch.setattr(eval_command, "sample_loop", spy)
+    monkeypatch.setattr(eval_sampling, "sample_loop", spy)
     assert main(["eval", model, "--num", "20", "--steps", "33", "--batch-size", "20", "--quiet",
                  "--out", str(tmp_path / "e")]) == 0
     assert grids == [grid] and grid[:2] == [297.0, 288.0] and len(grid) == 34
