@@ -65,7 +65,7 @@ def bare_loop(net, batch: int, steps: int, device, precision: Precision, channel
     x, *extra = inputs(net, batch, device, g)
     target = torch.rand(x.shape, generator=g).to(device)
     if channels_last:
-        x, target = x.contiguous(memory_format=torch.channels_last), target.contiguous(memory_format=torch.channels_last)
+        x, target = (t.contiguous(memory_format=torch.channels_last) for t in (x, target))
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     for i in range(warmup + steps):
         if i == warmup:
