@@ -67,6 +67,22 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+class _SumOverProcesses(torch.autograd.Function):
+    """y = Σ_processes x; the gradient of x is likewise Σ_processes of the gradients of y."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        x = x.clone()
+        dist.all_reduce(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
 class GlobalBatchNorm(nn.BatchNorm2d):
     """BatchNorm2d whose training statistics are those of the batch over all processes.
 
@@ -78,16 +94,14 @@ class GlobalBatchNorm(nn.BatchNorm2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not (self.training and dist.is_available() and dist.is_initialized()):
             return super().forward(x)
-        from torch.distributed.nn.functional import all_reduce
-
         dims, view, dtype = (0, 2, 3), (1, -1, 1, 1), x.dtype
         x = x.float()  # statistics in fp32 under autocast too, as BatchNorm's own kernels keep them
         count = torch.tensor([x.numel() / x.shape[1]], device=x.device)
-        sums = all_reduce(torch.cat([x.sum(dims), count]))                  # Σx of every channel, and N
+        sums = _SumOverProcesses.apply(torch.cat([x.sum(dims), count]))   # Σx of every channel, and N
         count = sums[-1:].detach()
         mean = sums[:-1] / count
         centred = x - mean.view(view)
-        var = all_reduce(centred.square().sum(dims)) / count                # biased, for normalising
+        var = _SumOverProcesses.apply(centred.square().sum(dims)) / count  # biased, for normalising
         with torch.no_grad():
             self.num_batches_tracked.add_(1)
             momentum = self.momentum if self.momentum is not None else 1 / self.num_batches_tracked.item()
