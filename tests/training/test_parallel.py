@@ -182,3 +182,15 @@ def test_compile_flag_trains_through_torch_compile(tmp_path):
                       quiet=True, stop_after_steps=None)
     assert isinstance(trainer.model, torch._dynamo.eval_frame.OptimizedModule)
     assert trainer.model._orig_mod is trainer.net
+
+
+def test_the_grad_scaler_state_travels_with_the_position(tmp_path):
+    from difflab.training.checkpoints import Position, load_train_state, save_train_state
+
+    net = CourseUNet(hidden=4)
+    optimizer = torch.optim.Adam(net.parameters())
+    scaler = {"scale": 1024.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2000,
+              "_growth_tracker": 7}
+    save_train_state(tmp_path / "state.safetensors", net, None, optimizer, Position(step=3, scaler=scaler), {"a": 1})
+    position, _ = load_train_state(tmp_path / "state.safetensors", net, None, optimizer)
+    assert position.step == 3 and position.scaler == scaler
