@@ -15,7 +15,7 @@ Data parallelism keeps the arithmetic of one process with the global batch B:
 
 So P processes reproduce one process with the same batch up to float rounding, and the loss
 logged by the main process is the global batch's. Precision: fp32 by default; ``mixed`` is bf16
-where the device has it, else fp16 with a GradScaler (autocast around the forward pass only).
+where the device has it, else fp16 with a GradScaler (autocast around the loss, not the step).
 """
 
 from __future__ import annotations
