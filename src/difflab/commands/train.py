@@ -5,11 +5,11 @@
     difflab train course-denoise --epochs 1 --out runs/den
     difflab train --resume runs/den                # after a crash or kill -9
     difflab train --list                           # every preset and its hyperparameters
-    accelerate launch --multi_gpu --num_processes 4 -m difflab train flow-class   # 4 GPUs, one global batch
 
 Every field of `TrainConfig` is a flag (``--batch-size 128``, ``--sample-epochs 1,5,10``,
 ``--no-ema-warmup``; the grid size `samples` is ``--num``, as the count of every command); flags
-override the preset's values.
+override the preset's values. Several GPUs or nodes: the same command under a launcher, e.g.
+``accelerate launch --multi_gpu --num_processes 4 -m difflab train flow-class`` (docs/training.md).
 """
 
 from __future__ import annotations
