@@ -60,7 +60,8 @@ def check_shards(images: int, batch_size: int, world: int) -> None:
 def resolve_precision(precision: str, device: torch.device) -> str:
     """fp32 | bf16 | fp16 actually used on `device` (``mixed``: bf16 where supported, else fp16)."""
     if precision == "mixed":
-        bf16 = device.type == "cpu" or (device.type == "cuda" and torch.cuda.is_bf16_supported())
+        native = device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False)
+        bf16 = device.type == "cpu" or native
         precision = "bf16" if bf16 else "fp16"
     if precision == "fp16" and device.type != "cuda":
         raise UserError(f"fp16 training needs a CUDA device (this run is on {device}); use --precision bf16")
@@ -195,7 +196,7 @@ def start_processes(device: str) -> Processes:
 
 
 class Precision:
-    """Autocast around the forward pass and, for fp16, a GradScaler around backward and step."""
+    """Autocast around the loss and, for fp16, a GradScaler around backward and step."""
 
     def __init__(self, precision: str, device: torch.device):
         self.name = resolve_precision(precision, device)
