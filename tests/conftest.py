@@ -22,3 +22,18 @@ def model_files(tmp_path_factory):
             files[name] = save_model_file(folder / f"{name}.safetensors", net.state_dict(),
                                           tiny_spec(net, objective).to_dict())
     return files
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A fresh working folder with an (empty) runs/ in it, as a user's project would have."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def refused(workdir, capsys):
+    """refused(argv) → the one error line: exit 2, one line, no traceback, nothing written (hostile_input)."""
+    from hostile_input import check_refused
+    return lambda argv: check_refused(argv, workdir, capsys)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Sequence
 
 import torch
 
+from .. import validate
 from ..data import save_image
 from ..defaults import GRID_STEPS, GUIDANCE, default_guidance as course_guidance, unprompted
 from ..errors import UserError
@@ -54,6 +54,7 @@ def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | Non
     o.add_argument("--gif", action="store_true", help="also write a GIF and a frame strip of each process")
     o.add_argument("--frames-every", type=int, default=5, help="steps between frames of the strip (default 5)")
     o.add_argument("--quiet", action="store_true", help="no progress bars")
+    validate.add_allow_long(o)
 
 
 @dataclass
@@ -78,14 +79,32 @@ class Setup:
         return lambda steps: tqdm(steps, desc=label, leave=False, file=sys.stderr)
 
 
+def check_shared_flags(args) -> None:
+    """The shared flags' own rules (`difflab.validate`), before any model is loaded."""
+    validate.integer(args.num, "--num", 1)
+    check_work(args, args.num)
+    validate.integer(args.steps, "--steps", 1)
+    validate.work("--steps", args.steps, validate.MAX_STEPS, allow_long(args), "grid steps")
+    validate.integer(args.frames_every, "--frames-every", 1)
+    if args.guidance is not None:
+        validate.number(args.guidance, "--guidance", 0)
+    validate.device(args.device)
+    validate.output_folder(args.out)
+
+
+def allow_long(args) -> bool:
+    return bool(getattr(args, "allow_long_runs", False))
+
+
+def check_work(args, images: int, seeds: int | None = None) -> None:
+    """At most `validate.MAX_IMAGES` images (unless --allow-long-runs); seeds seed … seed + seeds − 1 valid."""
+    validate.work("--num", images, validate.MAX_IMAGES, allow_long(args), "images")
+    validate.seeds(args.seed, images if seeds is None else seeds)
+
+
 def setup(args, default_guidance: float | None = None) -> Setup:
     """Load the model and check the shared flags (nothing is written yet)."""
-    if args.num < 1:
-        raise UserError(f"--num must be at least 1, not {args.num}")
-    if args.frames_every < 1:
-        raise UserError(f"--frames-every must be at least 1, not {args.frames_every}")
-    if args.guidance is not None and (args.guidance < 0 or not math.isfinite(args.guidance)):
-        raise UserError(f"--guidance must be a number ≥ 0, not {args.guidance}")
+    check_shared_flags(args)
     model = load_denoiser(args.model, device=args.device, **deepfloyd_options(args))
     grid = model.path.grid(args.steps)
     rule = RULES[args.sampler]() if args.sampler else default_rule(model.path)

@@ -15,6 +15,7 @@ import torch
 from ..data import load_mask, open_image, rectangle_mask, validate_mask
 from ..defaults import SDEDIT_LEVELS
 from ..editing import inpaint, sdedit
+from .. import validate
 from ..errors import UserError
 from ..sampling import NoiseSource, check_i_start
 from . import _common as common
@@ -61,7 +62,9 @@ def _prompt(s, args):
 
 def run_sdedit(args) -> int:
     s = common.setup(args)
-    levels = [check_i_start(i, s.grid) for i in common.parse_list(args.i_start, int, "i_start")]
+    given = validate.unique(common.parse_list(args.i_start, int, "i_start"), "--i-start")
+    levels = [check_i_start(i, s.grid) for i in given]
+    common.check_work(args, len(levels) * args.num, args.num)
     prompt, original = _prompt(s, args), common.load_input(args.image, s.model)
     if args.edit_name == "img2img" and prompt is None:
         raise UserError("img2img needs a non-empty --prompt (use `edit sdedit` for the unprompted edit)")
@@ -114,10 +117,10 @@ def _mask(args, model) -> torch.Tensor:
 
 
 def run_inpaint(args) -> int:
+    validate.integer(args.jump, "--jump", 1)
+    validate.integer(args.resample, "--resample", 1)
     s = common.setup(args)
     check_i_start(args.i_start, s.grid)
-    if args.jump < 1 or args.resample < 1:
-        raise UserError("--jump and --resample must be at least 1")
     prompt, original = _prompt(s, args), common.load_input(args.image, s.model)
     mask = validate_mask(_mask(args, s.model).to(original), original)
     run_dir = common.start_run(s, "edit inpaint", {"image": args.image, "prompt": prompt, "mask": args.mask,

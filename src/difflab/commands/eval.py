@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from .. import validate
 from ..atomic import write_json
 from ..data import load_dataset
 from ..defaults import GUIDANCE
@@ -40,6 +41,7 @@ def register(sub) -> None:
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--out", help="run folder to create (default runs/eval-<time>)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    validate.add_allow_long(parser)
     parser.set_defaults(func=run)
 
 
@@ -47,12 +49,7 @@ def run(args) -> int:
     from ..evaluation import evaluate_samples, load_classifier
     from ..evaluation.sampled import default_classifier, sample_images
 
-    for name in ("num", "batch_size", "steps"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if args.guidance < 0:
-        raise UserError(f"--guidance must be ≥ 0, got {args.guidance}")
+    check_flags(args)
     denoiser = load_denoiser(args.model, device=args.device)
     spec = getattr(denoiser, "spec", None)
     if spec is None:
@@ -61,6 +58,7 @@ def run(args) -> int:
     classifier = load_classifier(classifier_file, device=denoiser.device)
     real = load_dataset(spec.dataset, "all")
     steps = args.steps or spec.extra.get("sample_steps") or (spec.num_train_steps if spec.objective == "ddpm" else 50)
+    denoiser.path.grid(steps)  # a grid the path cannot make fails here, before the folder exists
     out = new_run_dir(args.out, "eval")
     config = {"model": args.model, "n": args.num, "guidance": args.guidance, "steps": steps, "seed": args.seed,
               "classifier": str(classifier_file), "real_images": f"{spec.dataset} all"}
@@ -73,3 +71,18 @@ def run(args) -> int:
     print(result.summary())
     print(f"wrote {out}")
     return 0
+
+
+def check_flags(args) -> None:
+    """Every flag's rule (`difflab.validate`), before the model, the data or the folder."""
+    for name in ("num", "batch_size", "steps"):
+        if getattr(args, name) is not None:
+            validate.integer(getattr(args, name), f"--{name.replace('_', '-')}", 1)
+    allow = getattr(args, "allow_long_runs", False)
+    validate.work("--num", args.num, validate.MAX_EVAL_SAMPLES, allow, "samples")
+    if args.steps is not None:
+        validate.work("--steps", args.steps, validate.MAX_STEPS, allow, "steps")
+    validate.number(args.guidance, "--guidance", 0)
+    validate.seeds(args.seed, args.num)
+    validate.device(args.device)
+    validate.output_folder(args.out)

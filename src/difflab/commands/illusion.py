@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import validate
 from ..editing import sample
 from ..errors import UserError
 from ..filters import downsample
@@ -84,10 +85,13 @@ def run_anagram(args) -> int:
 
 
 def run_hybrid(args) -> int:
+    if args.kernel is not None:  # 0 is a value to refuse, never "the default"
+        validate.integer(args.kernel, "--kernel", 1)
+    if args.blur_sigma is not None:
+        validate.number(args.blur_sigma, "--blur-sigma", 0, low_open=True)
+    validate.integer(args.small, "--small", 1)
     s = common.setup(args)
     prompts = _prompts(s, args.prompt, 2, "a hybrid")
-    if args.small < 1:
-        raise UserError(f"--small must be at least 1, not {args.small}")
     model = s.model
     denoiser = FactorizedDenoiser(common.guided(s, prompts), common.encode(model, prompts[0]),
                                   common.encode(model, prompts[1]), args.factor, args.kernel, args.blur_sigma)

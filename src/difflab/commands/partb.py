@@ -11,6 +11,7 @@ this command redraws them for any model file or run folder, with other digits or
 
 from __future__ import annotations
 
+from .. import validate
 from ..atomic import write_json
 from ..data import DATASETS, load_dataset
 from ..errors import UserError
@@ -43,10 +44,13 @@ def register(sub) -> None:
 def run(args) -> int:
     if args.figure not in FIGURES:
         raise UserError(f"unknown figure {args.figure!r}; choose one of {', '.join(FIGURES)}")
-    if args.num is not None and args.num < 1:
-        raise UserError(f"--num must be at least 1, got {args.num}")
-    if args.sigma is not None and args.sigma < 0:
-        raise UserError(f"--sigma must be ≥ 0, got {args.sigma}")
+    if args.num is not None:
+        validate.integer(args.num, "--num", 1)
+    if args.sigma is not None:
+        validate.number(args.sigma, "--sigma", 0)
+    validate.integer(args.index, "--index", 0)
+    validate.seeds(args.seed, args.num or 10)
+    validate.output_folder(args.out)
     net, spec = None, None
     if args.figure != "noising":
         if not args.model:

@@ -26,6 +26,7 @@ def run(args) -> int:
     s = common.setup(args)
     model = s.model
     prompts = [common.normalise_prompt(model, p) for p in (args.prompt or [common.default_prompt(model)])]
+    common.check_work(args, len(prompts) * args.num)
     run_dir = common.start_run(s, "sample", {"prompts": prompts})
     images = []
     for k in range(len(prompts) * args.num):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from .. import validate
 from ..errors import UserError
 from ..training import TrainingInterrupted, resolve, resume, train
 from ..training.config import CONFIG_FIELDS, RECIPES, TrainConfig, preset, preset_names
@@ -39,6 +40,7 @@ def register(sub) -> None:
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--list", action="store_true", help="list the presets and their hyperparameters")
+    validate.add_allow_long(parser)
     parser.add_argument("--stop-after-steps", type=int, help=argparse.SUPPRESS)  # test hook: stop as if killed
     options = parser.add_argument_group("hyperparameters (override the preset)")
     for f in CONFIG_FIELDS:
@@ -78,7 +80,9 @@ def run(args) -> int:
         else:
             if not args.recipe:
                 raise UserError(f"name a recipe ({', '.join(RECIPES)}) or a preset, or --resume RUN_DIR")
+            validate.output_folder(args.out)
             config = resolve(args.recipe, args.preset, **overrides)
+            check_work(config, getattr(args, "allow_long_runs", False))
             result = train(config, args.out, quiet=args.quiet, stop_after_steps=args.stop_after_steps)
     except TrainingInterrupted as stop:
         print(f"difflab: {stop}; continue with `difflab train --resume RUN_DIR`")
@@ -90,6 +94,15 @@ def run(args) -> int:
           f"({m['train_img_per_s']:.0f} img/s while training); final train loss {m['final_train_loss']:.4f}")
     print(f"model: {result.model_file} ({m['weights']} weights); run folder: {result.run_dir}")
     return 0
+
+
+def check_work(config, allow_long: bool) -> None:
+    """The bounds on work (`difflab.validate`) for the grids a run draws and its length."""
+    validate.work("--num", config.samples, validate.MAX_IMAGES, allow_long, "grid images")
+    validate.work("--samples-per-class", config.samples_per_class, validate.MAX_IMAGES // 10, allow_long,
+                  "images of every class")
+    validate.work("--sample-steps", config.sample_steps, validate.MAX_STEPS, allow_long, "sampling steps")
+    validate.work("--epochs", config.epochs, validate.MAX_EPOCHS, allow_long, "epochs")
 
 
 def _list() -> int:

@@ -70,7 +70,7 @@ def _load(source: str, dtype: torch.dtype, offline: bool | None, noising: bool =
     from diffusers import DDPMScheduler, UNet2DConditionModel
 
     local = local_files(offline)
-    with loading(source, "UNet"):
+    with loading(source, "UNet", offline):
         scheduler = DDPMScheduler.from_pretrained(source, subfolder="scheduler", **local)
         check_schedule(scheduler, source, deepfloyd_path())
         abar = None
@@ -225,7 +225,7 @@ def load_deepfloyd(stage1: str = "deepfloyd-if", *, device=None, dtype: torch.dt
     offline: True never touches the network (default: huggingface_hub's HF_HUB_OFFLINE).
     """
     device, dtype = _setup(device, dtype, memory)
-    source = resolve_source(stage1, STAGE1_MODELS)
+    source = resolve_source(stage1, STAGE1_MODELS, offline)
     unet, _ = _load(source, dtype, offline)
     prompts = _prompt_bank(source, unet, device, memory, prompt_embeds, text_encoder, cache_dir, offline)
     return IFDenoiser(PlacedUNet(unet, source, device, memory, prompts))
@@ -241,7 +241,7 @@ def load_deepfloyd_stage2(stage2: str = "if-ii-l", *, device=None, dtype: torch.
     The other arguments are those of `load_deepfloyd`.
     """
     device, dtype = _setup(device, dtype, memory)
-    source = resolve_source(stage2, STAGE2_MODELS)
+    source = resolve_source(stage2, STAGE2_MODELS, offline)
     unet, abar = _load(source, dtype, offline, noising=True)
     if prompts is None:
         prompts = _prompt_bank(source, unet, device, memory, prompt_embeds, text_encoder, cache_dir, offline)

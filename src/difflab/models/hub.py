@@ -18,16 +18,57 @@ from ..errors import UserError
 
 LICENCE_PAGE = "https://huggingface.co/DeepFloyd/IF-I-XL-v1.0"  # accepting it accepts every IF model
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# Suffixes of files, never of Hub repos: a name ending in one is a local path with a typo.
+FILE_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".json", ".jsonl", ".png", ".jpg", ".npz", ".onnx")
+_probed: set[str] = set()
 
 
-def resolve_source(name: str, aliases: Mapping[str, str]) -> str:
+def is_hub_id(name: str) -> bool:
+    """Whether `name` can only mean a Hub repo: "org/name" that looks nothing like a local path —
+    not on disk, no second separator, no file suffix, and no local folder named like the org
+    (``runs/train-typo`` is a mistyped run folder when ./runs exists, never a repo)."""
+    name = str(name)
+    if not _HUB_ID.match(name) or name.lower().endswith(FILE_SUFFIXES):
+        return False
+    path = Path(name).expanduser()
+    return not path.exists() and not path.parent.is_dir()
+
+
+def check_reachable(source: str, offline: bool | None = None) -> None:
+    """Ask the Hub once about a repo before loading from it, so that an unreachable Hub or an
+    unknown id is one quiet line, not minutes of retries (skipped offline and for local folders)."""
+    from huggingface_hub import HfApi, constants
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+
+    if offline or (offline is None and constants.HF_HUB_OFFLINE) or Path(source).is_dir() or source in _probed:
+        return
+    if (Path(constants.HF_HUB_CACHE) / f"models--{source.replace('/', '--')}").is_dir():
+        return  # downloaded before: huggingface_hub falls back to its cache
+    try:
+        HfApi().model_info(source, timeout=10)
+    except GatedRepoError:
+        pass  # the repo exists; loading gives the licence message
+    except RepositoryNotFoundError:
+        raise UserError(f"no model {source} on the Hugging Face Hub (or it is private and you are not "
+                        "logged in); check the name, or give a local folder") from None
+    except HfHubHTTPError as err:
+        raise UserError(f"the Hugging Face Hub refused {source}: {str(err).splitlines()[0]}") from None
+    except Exception as err:  # noqa: BLE001 - the HTTP client's connection errors (httpx or requests)
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"cannot reach the Hugging Face Hub for {source} ({reason}); check the connection, "
+                        "or give a local model folder") from None
+    _probed.add(source)
+
+
+def resolve_source(name: str, aliases: Mapping[str, str], offline: bool | None = None) -> str:
     """An alias, an existing local folder or a Hub id → what from_pretrained gets; UserError otherwise."""
     name = str(name)
     if name.lower() in aliases:
         return aliases[name.lower()]
     if Path(name).expanduser().is_dir():
         return str(Path(name).expanduser())
-    if _HUB_ID.match(name):
+    if is_hub_id(name):
+        check_reachable(name, offline)  # before diffusers is even imported
         return name
     raise UserError(f"no model folder at {name}: give a local DeepFloyd IF folder (with unet/ and scheduler/ "
                     f"inside), a Hugging Face id such as DeepFloyd/IF-I-XL-v1.0, or one of {', '.join(aliases)}")
@@ -47,12 +88,13 @@ def variant_for(source: str, subfolder: str) -> str | None:
 
 
 @contextlib.contextmanager
-def loading(source: str, part: str) -> Iterator[None]:
+def loading(source: str, part: str, offline: bool | None = None) -> Iterator[None]:
     """Run from_pretrained calls for `part` of `source`: hub failures become `not_available`.
 
-    Also hides a deprecation warning that diffusers/transformers trigger inside huggingface_hub on
-    every load.
+    Asks the Hub about `source` first (`check_reachable`, unless offline), and hides a deprecation
+    warning that diffusers/transformers trigger inside huggingface_hub on every load.
     """
+    check_reachable(source, offline)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks.*")

@@ -107,7 +107,7 @@ class PromptEncoder:
             kwargs.update(quantization_config=BitsAndBytesConfig(load_in_8bit=True),
                           device_map={"": self.device.index or 0})
         local = local_files(offline)
-        with loading(source, "T5 text encoder"):
+        with loading(source, "T5 text encoder", offline):
             self.tokenizer = AutoTokenizer.from_pretrained(source, subfolder="tokenizer", **local)
             self.model = T5EncoderModel.from_pretrained(source, subfolder="text_encoder",
                                                         variant=variant_for(source, "text_encoder"), **kwargs, **local)

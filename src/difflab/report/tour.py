@@ -31,7 +31,7 @@ from ..atomic import write_json
 from ..errors import UserError
 from .catalog import DELIVERABLES, Deliverable, catalog, select
 from .render import render
-from .section import TOUR_FILE, Section, clear_section, is_done, section_dir, write_status
+from .section import TOUR_FILE, Section, clear_section, is_done, read_tour, section_dir, write_status
 
 DEFAULT_OUT = "runs/tour"
 DEFAULT_SEED = 0
@@ -145,7 +145,7 @@ class TourResult:
 
 def open_report(out: str | Path | None, resume: bool = True) -> Path:
     """The report folder: a new one, or (resume) one that already holds a tour's tour.json."""
-    from ..runs import new_run_dir
+    from ..runs import new_run_dir, resumable
     path = Path(out or DEFAULT_OUT).expanduser()
     if (path / TOUR_FILE).is_file():
         if not resume:
@@ -153,13 +153,15 @@ def open_report(out: str | Path | None, resume: bool = True) -> Path:
         return path
     if path.is_dir() and any(path.iterdir()):
         raise UserError(f"{path} is not empty and holds no tour report ({TOUR_FILE}); choose another --out")
-    return new_run_dir(path, "tour")
+    report = new_run_dir(path, "tour")
+    resumable(report)  # a tour stopped by an error keeps its finished sections and resumes
+    return report
 
 
 def _write_tour_json(ctx: TourContext, only: str | None, selected: list[Deliverable]) -> None:
     import torch
     path = ctx.report_dir / TOUR_FILE
-    previous = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    previous = read_tour(ctx.report_dir)
     now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     device = (f"cuda ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available()
               else f"cpu, {torch.get_num_threads()} threads")

@@ -25,10 +25,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-import torch
-
+from .. import validate as checks
 from ..data import DATASETS
 from ..defaults import GUIDANCE
+from ..models.course import UNET_LIMITS
 from ..errors import UserError
 from .parallel import PRECISIONS
 
@@ -110,12 +110,14 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
+        if not isinstance(data, dict):
+            raise UserError(f"a training config is a JSON object of settings, not {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise UserError(f"unknown training config keys: {', '.join(unknown)}")
         data = dict(data)
-        if "sample_epochs" in data:
+        if isinstance(data.get("sample_epochs"), list):
             data["sample_epochs"] = tuple(data["sample_epochs"])
         return cls(**data)
 
@@ -129,6 +131,7 @@ def validate(c: TrainConfig) -> None:
         if not ok:
             raise UserError(message)
 
+    check_types(c)
     need(c.kind in KINDS, f"unknown kind {c.kind!r}; choose one of {', '.join(KINDS)}")
     need(c.conditioning in CONDITIONINGS, f"unknown conditioning {c.conditioning!r}; choose one of "
          f"{', '.join(CONDITIONINGS)}")
@@ -139,6 +142,8 @@ def validate(c: TrainConfig) -> None:
     need(c.dataset in DATASETS, f"unknown dataset {c.dataset!r}; choose one of {', '.join(DATASETS)}")
     for name in ("hidden", "batch_size", "epochs", "sample_steps", "num_train_steps"):
         need(getattr(c, name) >= 1, f"{name} must be at least 1, got {getattr(c, name)}")
+    need(c.hidden <= UNET_LIMITS["hidden"], f"hidden must be at most {UNET_LIMITS['hidden']}, got {c.hidden}")
+    need(c.num_train_steps <= 100_000, f"num_train_steps must be at most 100000, got {c.num_train_steps}")
     for name in ("train_images", "samples", "samples_per_class", "test_images", "checkpoint_every", "threads"):
         need(getattr(c, name) >= 0, f"{name} must be ≥ 0, got {getattr(c, name)}")
     need(c.lr > 0, f"lr must be positive, got {c.lr}")
@@ -157,14 +162,27 @@ def validate(c: TrainConfig) -> None:
     need(c.export_weights in ("ema", "raw"), f"export_weights must be ema or raw, got {c.export_weights!r}")
     need(c.export_weights == "raw" or c.ema_decay > 0, "export_weights ema needs ema_decay > 0")
     need(c.precision in PRECISIONS, f"unknown precision {c.precision!r}; choose one of {', '.join(PRECISIONS)}")
-    need(c.device == "auto" or _is_device(c.device), f"unknown device {c.device!r}; use cpu, cuda, cuda:N or auto")
+    checks.seeds(c.seed, 1, "seed")
+    checks.seeds(c.sample_seed, max(c.samples, c.samples_per_class * 10), "sample_seed")  # 10 classes
+    checks.device(c.device, "device")
 
 
-def _is_device(name: str) -> bool:
-    try:
-        return torch.device(name).type in ("cpu", "cuda", "mps")
-    except (RuntimeError, TypeError):
-        return False
+_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "str | None": (str, type(None)),
+          "tuple[int, ...]": (tuple,)}
+
+
+def check_types(c: TrainConfig) -> None:
+    """Every field of the type it declares, and every float finite (a config.json may hold anything)."""
+    for f in dataclasses.fields(c):
+        value = getattr(c, f.name)
+        wanted = _TYPES[f.type]
+        wrong = not isinstance(value, wanted) or (isinstance(value, bool) and bool not in wanted)
+        if f.type == "tuple[int, ...]" and not wrong:
+            wrong = not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        if wrong:
+            raise UserError(f"{f.name} must be {f.type}, not {value!r}")
+        if f.type == "float":
+            checks.number(value, f.name)
 
 
 # The published hyperparameters (spec §3.3–3.7). T = 300 steps for class-conditioned grids and

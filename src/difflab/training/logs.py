@@ -5,19 +5,22 @@ back from the device waits for the device to finish, so on a GPU the lines are w
 of `GPU_LOG_EVERY` steps (the loop keeps running ahead meanwhile); on the CPU every step is
 written at once. A group's time is shared evenly by its steps. Before a checkpoint, at the end of
 an epoch and when a run stops, the log is flushed, so the lines on disk always reach the
-checkpoint's step (`truncate_logs` drops any written after it when a run resumes).
+checkpoint's step (`checkpoints.truncate_logs` drops any written after it when a run resumes).
+A loss that is not finite stops the run there, before its line or any checkpoint is written: the
+weights that made it never reach the disk.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import os
 import time
 from pathlib import Path
 
 import torch
 
-from ..atomic import atomic_write
+from ..atomic import json_line
+from ..errors import UserError
 
 GPU_LOG_EVERY = 50
 
@@ -25,9 +28,9 @@ GPU_LOG_EVERY = 50
 class StepLog:
     """Buffered stats.jsonl lines; `reduce` averages the losses over the processes (collective)."""
 
-    def __init__(self, path: Path | None, every: int, reduce):
+    def __init__(self, path: Path | None, every: int, reduce, diverged_hint: str = ""):
         self.handle = open(path, "a", encoding="utf-8", buffering=1) if path is not None else None
-        self.every, self.reduce = every, reduce
+        self.every, self.reduce, self.diverged_hint = every, reduce, diverged_hint
         self.pending: list[tuple[dict, torch.Tensor]] = []
         self.restart_clock()
 
@@ -47,10 +50,12 @@ class StepLog:
         seconds = time.perf_counter() - self.window_start
         per_step = seconds / len(self.pending)
         for (entry, _), loss in zip(self.pending, losses):
+            if not math.isfinite(loss):  # every process sees the same mean, so all stop here
+                self.pending.clear()
+                raise UserError(f"training diverged at step {entry['step']} (loss {loss}); {self.diverged_hint}")
             if self.handle is not None:
-                self.handle.write(json.dumps({"step": entry["step"], "epoch": entry["epoch"], "loss": loss,
-                                              "lr": entry["lr"],
-                                              "img_per_s": round(entry["images"] / per_step, 2)}) + "\n")
+                self.handle.write(json_line({"step": entry["step"], "epoch": entry["epoch"], "loss": loss,
+                                             "lr": entry["lr"], "img_per_s": round(entry["images"] / per_step, 2)}))
         self.pending.clear()
         self.restart_clock()
         return seconds, losses[-1]
@@ -63,24 +68,3 @@ class StepLog:
     def close(self) -> None:
         if self.handle is not None:
             self.handle.close()
-
-
-def read_lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def truncate_logs(run_dir: Path, step: int, epoch: int) -> None:
-    """Drop log lines written after the checkpoint we resume from (and a torn last line)."""
-    for name, key, limit in (("stats.jsonl", "step", step), ("epochs.jsonl", "epoch", epoch)):
-        path = run_dir / name
-        if not path.is_file():
-            continue
-        kept = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                if json.loads(line)[key] <= limit:
-                    kept.append(line + "\n")
-            except (ValueError, KeyError):
-                break  # a line torn by the kill: everything after it is newer still
-        with atomic_write(path, overwrite=True, mode="w") as handle:
-            handle.writelines(kept)

@@ -24,7 +24,6 @@ processes and figures already live elsewhere.)
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -35,17 +34,17 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..atomic import append_jsonl, write_json
+from ..atomic import append_jsonl, clean_temporaries, write_json
 from ..data import load_dataset
-from ..errors import UserError
+from ..errors import UserError, WriteError
 from ..models.unet import CourseUNet, count_parameters
 from ..paths import FlowPath, course_ddpm_path
-from ..runs import new_run_dir, write_config
+from ..runs import new_run_dir, read_json, read_jsonl, resumable, write_config
 from . import objectives
-from .checkpoints import Position, load_train_state, save_train_state
+from .checkpoints import Position, load_train_state, save_train_state, truncate_logs
 from .config import TrainConfig
 from .ema import EMA
-from .logs import GPU_LOG_EVERY, StepLog, read_lines, truncate_logs
+from .logs import GPU_LOG_EVERY, StepLog
 from .outputs import export_model, model_spec, save_epoch_outputs, save_loss_curve
 from .parallel import Precision, Processes, check_shards, shard, start_processes
 from .partb import save_final_figures
@@ -83,6 +82,7 @@ def train(config: TrainConfig, out=None, *, quiet: bool = False, runs_root="runs
     def make_run_dir() -> Path:
         run_dir = new_run_dir(out, f"train-{config.preset or config.kind}", runs_root)
         write_config(run_dir, config.to_dict())
+        resumable(run_dir)  # from here on a failure keeps the folder: its checkpoint and logs resume
         return run_dir
 
     run_dir = processes.main_first(make_run_dir)
@@ -96,8 +96,15 @@ def resume(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None)
         raise UserError(f"{run_dir} is not a training run folder (no config.json)")
     if (run_dir / "metrics.json").is_file():
         raise UserError(f"the run in {run_dir} has already finished; nothing to resume")
-    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    try:
+        config = TrainConfig.from_dict(read_json(run_dir / "config.json", "training config"))
+    except UserError as err:
+        raise UserError(f"{run_dir / 'config.json'}: {err}") from None
     data, processes = _prepare(config)
+    if processes.is_main:
+        for folder in (run_dir, run_dir / "checkpoints"):  # what writes killed mid-way left behind
+            clean_temporaries(folder, everything=True)
+        resumable(run_dir)
     return Trainer(config, run_dir, data, quiet, stop_after_steps, resuming=True, processes=processes).run()
 
 
@@ -145,7 +152,7 @@ class Trainer:
             raise UserError(f"the processes found different checkpoints in {run_dir}: it must be on a filesystem "
                             "that every node sees")
         if resuming and self.main:
-            truncate_logs(run_dir, self.pos.step, self.pos.epoch)
+            truncate_logs(run_dir, self.pos)
         self.model = self.procs.wrap(self.net)  # what trains: the net, or the net inside DDP
         if cfg.compile:
             self.model = torch.compile(self.model)
@@ -165,7 +172,9 @@ class Trainer:
         bar = tqdm(total=cfg.epochs * per_epoch, initial=pos.step, disable=self.quiet or not self.main,
                    unit="step", desc=cfg.preset or cfg.kind, dynamic_ncols=True)
         every = 1 if self.device.type == "cpu" else GPU_LOG_EVERY
-        self.log = StepLog(self.run_dir / "stats.jsonl" if self.main else None, every, self.procs.mean)
+        self.log = StepLog(self.run_dir / "stats.jsonl" if self.main else None, every, self.procs.mean,
+                           f"lower --lr and train again (the last checkpoint in {self.run_dir} holds the weights "
+                           "before it)")
         self.bar = bar
         try:
             for epoch in range(pos.epoch, cfg.epochs):
@@ -191,6 +200,10 @@ class Trainer:
                 self.end_epoch(epoch)
             bar.close()
             return self.finish()
+        except (OSError, WriteError) as err:  # a full disk: the checkpoint and logs hold what completed
+            reason = err.strerror if isinstance(err, OSError) else str(err)
+            raise WriteError(f"{reason}; free space and continue with `difflab train --resume {self.run_dir}`"
+                             ) from None
         finally:
             bar.close()
             self.log.close()
@@ -289,7 +302,7 @@ class Trainer:
             export_model(self.run_dir / "checkpoints" / f"epoch-{done:03d}.safetensors", self.exported(),
                          self.spec, {"epoch": done, "train_config": cfg.to_dict()})
         self.log.sync_to_disk()
-        losses = [r["loss"] for r in read_lines(self.run_dir / "stats.jsonl") if r["epoch"] == done]
+        losses = [r["loss"] for r in read_jsonl(self.run_dir / "stats.jsonl", "step") if r.get("epoch") == done]
         record.update(train_loss=sum(losses) / max(len(losses), 1), elapsed_s=round(self.elapsed(), 2),
                       train_img_per_s=round(self._images_seen() / max(pos.train_s, 1e-9), 2),
                       loop_img_per_s=round(self.loop_images / max(loop_s, 1e-9), 2))
@@ -311,7 +324,7 @@ class Trainer:
         if not self.main:
             return TrainResult(self.run_dir, None, {}, main=False)
         cfg = self.cfg
-        epochs = read_lines(self.run_dir / "epochs.jsonl")
+        epochs = read_jsonl(self.run_dir / "epochs.jsonl", "epoch")
         metrics = {"steps": self.pos.step, "epochs": cfg.epochs, "images_seen": self._images_seen(),
                    "final_train_loss": epochs[-1]["train_loss"],
                    **{k: v for k, v in epochs[-1].items() if k.startswith("test_loss")},
