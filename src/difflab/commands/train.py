@@ -8,7 +8,8 @@
 
 Every field of `TrainConfig` is a flag (``--batch-size 128``, ``--sample-epochs 1,5,10``,
 ``--no-ema-warmup``; the grid size `samples` is ``--num``, as the count of every command); flags
-override the preset's values.
+override the preset's values. Several GPUs or nodes: the same command under a launcher, e.g.
+``accelerate launch --multi_gpu --num_processes 4 -m difflab train flow-class`` (docs/training.md).
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def register(sub) -> None:
             continue
         flag = _RENAMED.get(f.name, own)
         action = options.add_argument(flag, dest=f.name, type=_PARSERS.get(f.type, str), default=None,
-                                      metavar=flag[2:].replace("-", "_").upper(), help=help_text)
+                                      choices=f.metadata.get("choices"), help=help_text,
+                                      metavar=None if f.metadata.get("choices") else flag[2:].replace("-", "_").upper())
         if f.name in _RENAMED:
             old_spelling(parser, own, action)
     parser.set_defaults(func=run)
@@ -85,6 +87,8 @@ def run(args) -> int:
     except TrainingInterrupted as stop:
         print(f"difflab: {stop}; continue with `difflab train --resume RUN_DIR`")
         return 3
+    if not result.main:
+        return 0  # the other processes of a multi-process run: the main one reports
     m = result.metrics
     print(f"trained {result.run_dir.name}: {m['steps']} steps, {m['images_seen']} images in {m['wall_time_s']:.0f} s "
           f"({m['train_img_per_s']:.0f} img/s while training); final train loss {m['final_train_loss']:.4f}")

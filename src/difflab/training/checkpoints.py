@@ -9,7 +9,9 @@ A training checkpoint is one safetensors file (never pickle), written atomically
 
 No random-generator state needs saving: every random draw of training comes from a generator
 seeded by (seed, epoch) for the data order or (seed, step) for a batch's noise, time and class
-dropout (see `loop.step_generator`), so the position alone fixes all the randomness to come.
+dropout (see `loop.generator`), so the position alone fixes all the randomness to come, in every
+process of a multi-process run (each takes its shard of the same draws). The position also holds
+the fp16 GradScaler's state (its scale and growth counter), the one other state a step changes.
 It is distinct from a model file (`difflab.checkpoints`), which holds one set of weights to use.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -41,7 +43,8 @@ class Position:
     epoch: int = 0
     batch: int = 0
     elapsed_s: float = 0.0      # wall time of the run so far, sampling and checkpoints included
-    train_s: float = 0.0        # time spent inside training steps only (for img/s)
+    train_s: float = 0.0        # time spent in training steps and their log lines (for img/s)
+    scaler: dict = field(default_factory=dict)  # torch.amp.GradScaler.state_dict() of an fp16 run
 
 
 def save_train_state(path: str | os.PathLike, net: nn.Module, ema: nn.Module | None,
@@ -92,7 +95,9 @@ def _restore(tensors: dict, metadata: dict, net: nn.Module, ema: nn.Module | Non
     """Load the parts in place (the net, the EMA, Adam's moments); raise on any mismatch."""
     position, config, lrs = (json.loads(metadata[key]) for key in ("position", "config", "lr"))
     position = Position(**position)
-    if not all(isinstance(v, (int, float)) and v >= 0 for v in vars(position).values()):
+    numbers = {k: v for k, v in vars(position).items() if k != "scaler"}
+    if not isinstance(position.scaler, dict) or not all(isinstance(v, (int, float)) and v >= 0
+                                                        for v in numbers.values()):
         raise ValueError(f"bad position {vars(position)}")
     if not all(torch.isfinite(t).all() for t in tensors.values() if t.is_floating_point()):
         raise ValueError("it holds NaN or infinite values")

@@ -30,6 +30,7 @@ from ..data import DATASETS
 from ..defaults import GUIDANCE
 from ..models.course import UNET_LIMITS
 from ..errors import UserError
+from .parallel import PRECISIONS
 
 KINDS = ("denoise", "pure-noise", "ddpm", "flow")
 CONDITIONINGS = ("none", "time", "time+class")
@@ -38,9 +39,9 @@ PRESETS = ("course", "quick")
 RECIPES = ("denoise", "pure-noise", "ddpm", "ddpm-class", "flow", "flow-class", "flow-class-nolr")
 
 
-def _option(default, help: str):
-    """A config field whose help text becomes the help of its ``difflab train`` flag."""
-    return field(default=default, metadata={"help": help})
+def _option(default, help: str, choices: tuple[str, ...] | None = None):
+    """A config field whose help text (and choices) become those of its ``difflab train`` flag."""
+    return field(default=default, metadata={"help": help, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,10 @@ class TrainConfig:
     checkpoint_every: int = _option(0, "also checkpoint every this many steps (0: once per epoch)")
     device: str = _option("auto", "auto (a CUDA GPU when one is visible, else the CPU) | cpu | cuda | cuda:N")
     threads: int = _option(0, "torch CPU threads (0: torch's default)")
+    precision: str = _option("fp32", "fp32 | mixed (bf16 where the device has it, else fp16 with a GradScaler) | "
+                             "bf16 | fp16", PRECISIONS)
+    channels_last: bool = _option(False, "train with channels-last tensors (faster convolutions on GPUs)")
+    compile: bool = _option(False, "train through torch.compile")
     preset: str = _option("", "the preset the values started from, e.g. quick-flow-class")
 
     def __post_init__(self):
@@ -156,6 +161,7 @@ def validate(c: TrainConfig) -> None:
     need(0 <= c.ema_decay < 1, f"ema_decay must be in [0, 1), got {c.ema_decay}")
     need(c.export_weights in ("ema", "raw"), f"export_weights must be ema or raw, got {c.export_weights!r}")
     need(c.export_weights == "raw" or c.ema_decay > 0, "export_weights ema needs ema_decay > 0")
+    need(c.precision in PRECISIONS, f"unknown precision {c.precision!r}; choose one of {', '.join(PRECISIONS)}")
     checks.seeds(c.seed, 1, "seed")
     checks.seeds(c.sample_seed, max(c.samples, c.samples_per_class * 10), "sample_seed")  # 10 classes
     checks.device(c.device, "device")

@@ -60,11 +60,19 @@ def class_condition(labels: Tensor, num_classes: int, p_uncond: float, generator
     """One-hot rows (N, K) with each row zeroed independently with probability p_uncond (spec B.3).
 
     The zero row is the null class that classifier-free guidance uses at sampling time; the keep
-    mask is drawn on the CPU from `generator`, so the dropout is reproducible.
+    mask is drawn from `generator` (on its device), so the dropout is reproducible.
     """
-    keep = torch.rand(labels.shape[0], generator=generator) >= p_uncond
-    one_hot = F.one_hot(labels.cpu(), num_classes).float()
-    return (one_hot * keep[:, None]).to(labels.device)
+    return one_hot_rows(labels, num_classes, class_dropout(labels.shape[0], p_uncond, generator))
+
+
+def class_dropout(n: int, p_uncond: float, generator: torch.Generator) -> Tensor:
+    """(n,) bool, True where a label is kept: each dropped with probability p_uncond (spec B.3)."""
+    return torch.rand(n, generator=generator, device=generator.device) >= p_uncond
+
+
+def one_hot_rows(labels: Tensor, num_classes: int, keep: Tensor) -> Tensor:
+    """(N, K) float one-hot rows of `labels`, zero where `keep` is False (the null class)."""
+    return F.one_hot(labels, num_classes).float() * keep[:, None].to(labels.device)
 
 
 def _call(net: nn.Module, x: Tensor, t: Tensor, c: Tensor | None) -> Tensor:

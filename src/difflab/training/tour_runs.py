@@ -65,7 +65,7 @@ def ensure_trained(folder: Path, cfg: TrainConfig, log: Callable[[str], None] = 
     """`folder` holding a finished run of `cfg`: found done, resumed after an interrupt, or trained anew."""
     folder.mkdir(parents=True, exist_ok=True)
     saved = folder / "config.json"
-    if saved.is_file() and json.loads(saved.read_text()) != cfg.to_dict():
+    if saved.is_file() and TrainConfig.from_dict(json.loads(saved.read_text())) != cfg:  # new fields: defaults
         _empty(folder)  # settings changed since: start over
     if (folder / "metrics.json").is_file():
         log(f"tour: {folder.name}: training already finished in {folder}")
