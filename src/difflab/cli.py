@@ -17,7 +17,8 @@ from . import __version__
 from .errors import UserError
 from .runs import removed_on_failure
 
-COMMANDS = ("info", "sample", "denoise", "edit", "illusion", "upsample", "train", "partb", "eval", "tour", "report")
+COMMANDS = ("info", "sample", "denoise", "edit", "illusion", "upsample", "train", "partb", "eval", "tour", "report",
+            "ui")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from PIL import Image
@@ -31,13 +32,22 @@ class Frame:
 
 
 class FrameRecorder:
-    """Keeps every step's (t, x_t, x̂0) on the CPU; the loop's final image is kept as `final`."""
+    """Keeps every step's (t, x_t, x̂0) on the CPU; the loop's final image is kept as `final`.
 
-    def __init__(self):
+    keep=False keeps nothing (for a caller that only watches); `on_step(state)`, if given, sees
+    every step first (a live view, or a cancel check that raises).
+    """
+
+    def __init__(self, keep: bool = True, on_step: Callable[[StepState], None] | None = None):
+        self.keep, self.on_step = keep, on_step
         self.steps: list[Frame] = []
         self.final: Frame | None = None
 
     def __call__(self, state: StepState) -> None:
+        if self.on_step is not None:
+            self.on_step(state)
+        if not self.keep:
+            return
         self.steps.append(Frame(state.index, state.t, state.x_t.detach().cpu(), state.x0_hat.detach().cpu()))
         end = state.x_next.detach().cpu()
         self.final = Frame(state.index + 1, state.t_next, end, end)

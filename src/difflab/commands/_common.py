@@ -13,7 +13,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -26,7 +26,7 @@ from ..guidance import GuidedDenoiser
 from ..image_inputs import input_size, load_input  # noqa: F401 (the commands' own names for them)
 from ..models.registry import DEFAULT_MODEL, is_deepfloyd, load_denoiser
 from ..runs import append_record, new_run_dir, write_config
-from ..sampling import RULES, UpdateRule, default_rule
+from ..sampling import RULES, StepState, UpdateRule, default_rule
 
 
 def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | None = None) -> None:
@@ -55,6 +55,19 @@ def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | Non
     o.add_argument("--frames-every", type=int, default=5, help="steps between frames of the strip (default 5)")
     o.add_argument("--quiet", action="store_true", help="no progress bars")
     validate.add_allow_long(o)
+    parser.set_defaults(caller=None)  # not a flag: a library caller's `Caller` (the web UI sets one)
+
+
+@dataclass
+class Caller:
+    """What a program running a command in-process (the web UI) plugs in; the CLI leaves it None.
+
+    on_step(state): called after every step of every image (a live view; it may raise to cancel).
+    load_model(name, device, **options): replaces `load_denoiser`, e.g. to keep models loaded.
+    """
+
+    on_step: Callable[[StepState], None] | None = None
+    load_model: Callable[..., object] | None = None
 
 
 @dataclass
@@ -105,7 +118,9 @@ def check_work(args, images: int, seeds: int | None = None) -> None:
 def setup(args, default_guidance: float | None = None) -> Setup:
     """Load the model and check the shared flags (nothing is written yet)."""
     check_shared_flags(args)
-    model = load_denoiser(args.model, device=args.device, **deepfloyd_options(args))
+    caller = getattr(args, "caller", None)
+    load = caller.load_model if caller is not None and caller.load_model is not None else load_denoiser
+    model = load(args.model, device=args.device, **deepfloyd_options(args))
     grid = model.path.grid(args.steps)
     rule = RULES[args.sampler]() if args.sampler else default_rule(model.path)
     try:
@@ -216,7 +231,12 @@ def save(run: Path, name: str, images: torch.Tensor, s: Setup, nrow: int | None 
 
 
 def recorder(s: Setup) -> FrameRecorder | None:
-    return FrameRecorder() if s.args.gif else None
+    """The loop's per-step hook: frames kept for --gif, and the caller's on_step, if any."""
+    caller = getattr(s.args, "caller", None)
+    on_step = caller.on_step if caller is not None else None
+    if not s.args.gif and on_step is None:
+        return None
+    return FrameRecorder(keep=s.args.gif, on_step=on_step)
 
 
 def save_process(run: Path, stem: str, frames: FrameRecorder | None, s: Setup) -> dict:
