@@ -25,7 +25,7 @@ from ..frames import FrameRecorder, save_gif, save_strip
 from ..guidance import GuidedDenoiser
 from ..models.registry import DEFAULT_MODEL, is_deepfloyd, load_denoiser
 from ..runs import append_record, new_run_dir, write_config
-from ..sampling import RULES, UpdateRule, default_rule
+from ..solvers import SOLVERS, Solver, default_solver, make_solver
 from ..timesteps import DEFAULT_STEPS, default_grid
 
 UNPROMPTED_TEXT = "a high quality photo"  # spec §2.5: the course's "null-ish" prompt for IF
@@ -47,8 +47,7 @@ def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | Non
     g.add_argument("--num", type=int, default=1, help="images per prompt (default 1)")
     g.add_argument("--steps", type=int, default=DEFAULT_STEPS,
                    help=f"steps of the time grid, noise to clean (default {DEFAULT_STEPS}: IF's 990→0 by 30)")
-    g.add_argument("--sampler", choices=sorted(RULES), default=None,
-                   help="update rule (default: ddpm on DDPM/IF models, euler on flow models)")
+    add_solver_flags(g)
     g.add_argument("--guidance", type=float, default=None, help=guidance_help or
                    "classifier-free guidance γ in u + γ(c − u) (default 7 for text models, 5 for class models)")
     o = parser.add_argument_group("output")
@@ -58,6 +57,33 @@ def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | Non
     o.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def add_solver_flags(group) -> None:
+    """--sampler and --eta, shared by every command that samples (eval too)."""
+    group.add_argument("--sampler", choices=list(SOLVERS), default=None,
+                       help="solver (default: ddpm on DDPM/IF models, euler on flow models; "
+                            "heun and dpm++2m reach the same quality in fewer steps)")
+    group.add_argument("--eta", type=float, default=None,
+                       help="DDIM's noise level η in [0, 1] (default 0: deterministic); ddim only")
+
+
+def solver_from_args(args, path) -> Solver:
+    """The solver the flags name (default: the course's for the path), checked against the path."""
+    try:
+        solver = make_solver(args.sampler, args.eta) if args.sampler else default_solver(path)
+        if args.eta is not None and not args.sampler:
+            raise ValueError("--eta needs --sampler ddim")
+        solver.check(path)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    return solver
+
+
+def solver_argv(solver: Solver) -> list[str]:
+    """The flags that name this solver again (--eta only where DDIM's η is not 0)."""
+    eta = getattr(solver, "eta", 0.0)
+    return ["--sampler", solver.name] + (["--eta", repr(float(eta))] if eta else [])
+
+
 @dataclass
 class Setup:
     """The validated, resolved settings every command starts from."""
@@ -65,7 +91,7 @@ class Setup:
     args: argparse.Namespace
     model: object
     grid: list
-    rule: UpdateRule
+    solver: Solver
     guidance: float | None
     extra: dict = field(default_factory=dict)
 
@@ -90,16 +116,12 @@ def setup(args, default_guidance: float | None = None) -> Setup:
         raise UserError(f"--guidance must be a number ≥ 0, not {args.guidance}")
     model = load_denoiser(args.model, device=args.device, **deepfloyd_options(args))
     grid = default_grid(model.path, args.steps)
-    rule = RULES[args.sampler]() if args.sampler else default_rule(model.path)
-    try:
-        rule.check(model.path)
-    except ValueError as err:
-        raise UserError(str(err)) from None
+    solver = solver_from_args(args, model.path)
     guidance = None
     if model.condition_kind != "none":
         guidance = args.guidance if args.guidance is not None else (
             default_guidance if default_guidance is not None else DEFAULT_GUIDANCE.get(model.condition_kind, 1.0))
-    return Setup(args, model, grid, rule, guidance)
+    return Setup(args, model, grid, solver, guidance)
 
 
 def deepfloyd_options(args) -> dict:
@@ -211,15 +233,15 @@ def start_run(s: Setup, command: str, config: dict) -> Path:
     """Create the run folder and its config.json (call only once every input is validated)."""
     run = new_run_dir(s.args.out, command.replace(" ", "-"))
     write_config(run, {"command": command, "model": s.args.model, "seed": s.args.seed, "num": s.args.num,
-                       "steps": s.args.steps, "sampler": s.rule.name, "guidance": s.guidance,
-                       "value_range": list(s.value_range), "grid": [float(t) for t in s.grid], **config})
+                       "steps": s.args.steps, "sampler": s.solver.name, "eta": getattr(s.solver, "eta", None),
+                       "guidance": s.guidance, "value_range": list(s.value_range), "grid": [float(t) for t in s.grid], **config})
     return run
 
 
 def base_argv(s: Setup, command: Sequence[str], seed: int) -> list[str]:
     """The shared part of the command line that remakes one image."""
     argv = ["difflab", *command, "--model", s.args.model, "--seed", str(seed), "--num", "1",
-            "--steps", str(s.args.steps), "--sampler", s.rule.name]
+            "--steps", str(s.args.steps), *solver_argv(s.solver)]
     if s.guidance is not None:
         argv += ["--guidance", repr(float(s.guidance))]
     if s.args.device:
@@ -231,7 +253,7 @@ def base_argv(s: Setup, command: Sequence[str], seed: int) -> list[str]:
 
 def record(run: Path, s: Setup, image_name: str, argv: list[str], **fields) -> None:
     """One JSON line for one image, with what remakes it."""
-    append_record(run, {"image": image_name, "model": s.args.model, "steps": s.args.steps, "sampler": s.rule.name,
+    append_record(run, {"image": image_name, "model": s.args.model, "steps": s.args.steps, "sampler": s.solver.name,
                         "guidance": s.guidance, "argv": argv, "command": " ".join(_quote(a) for a in argv), **fields})
 
 

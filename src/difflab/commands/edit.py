@@ -73,7 +73,7 @@ def run_sdedit(args) -> int:
         for i in levels:
             frames = common.recorder(s)
             edited = sdedit(common.guided(s, [prompt]), original, s.grid, i, NoiseSource([seed]),
-                            common.encode(s.model, prompt), rule=s.rule, hook=frames,
+                            common.encode(s.model, prompt), solver=s.solver, hook=frames,
                             progress=s.progress(f"i_start {i} seed {seed}"))
             stem = f"{args.edit_name}-i{i}-seed{seed}"
             argv = common.base_argv(s, ["edit", args.edit_name], seed) + ["--image", args.image, "--i-start", str(i)]
@@ -131,7 +131,7 @@ def run_inpaint(args) -> int:
         seed, frames = args.seed + k, common.recorder(s)
         result = inpaint(common.guided(s, [prompt]), original, mask, s.grid, NoiseSource([seed]),
                          common.encode(s.model, prompt), start=args.i_start, jump=args.jump, repeats=args.resample,
-                         rule=s.rule, hook=frames, progress=s.progress(f"seed {seed}"))
+                         solver=s.solver, hook=frames, progress=s.progress(f"seed {seed}"))
         area = ["--mask", args.mask] if args.mask else ["--rect", args.rect]
         argv = common.base_argv(s, ["edit", "inpaint"], seed) + ["--image", args.image, *area,
                                                                   "--i-start", str(args.i_start), "--jump",

@@ -31,7 +31,7 @@ def run(args) -> int:
         prompt, seed = prompts[k // args.num], args.seed + k
         frames = common.recorder(s)
         image = sample(common.guided(s, [prompt]), s.grid, NoiseSource([seed]), common.encode(model, prompt),
-                       rule=s.rule, hook=frames, progress=s.progress(f"image {k + 1}"))
+                       solver=s.solver, hook=frames, progress=s.progress(f"image {k + 1}"))
         name = common.save(run_dir, f"sample-seed{seed}.png", image, s)
         argv = common.base_argv(s, ["sample"], seed) + common.prompt_argv(model, prompt)
         common.record(run_dir, s, name, argv, procedure="sample", seed=seed, prompt=prompt,

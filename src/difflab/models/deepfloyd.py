@@ -36,7 +36,8 @@ from torch import Tensor
 from ..errors import UserError
 from ..guidance import GuidedDenoiser
 from ..paths import DiscretePath, deepfloyd_path, strided_timesteps
-from ..sampling import NoiseSource, UpdateRule, sample_loop
+from ..sampling import NoiseSource, sample_loop
+from ..solvers import Solver
 from .protocol import Denoiser, ModelOutput
 from .prompts import EMBED_LENGTH, PromptEmbeddings, PromptEncoder, load_prompt_dict, model_key
 
@@ -324,7 +325,7 @@ def even_timesteps(steps: int, num_train_steps: int = 1000) -> list[int]:
 def upsample(stage2: IFStageII, images: Tensor, cond: Tensor | Sequence[str], seeds: Sequence[int], *,
              timesteps: Sequence[int] | None = None, steps: int = 30, guidance: float = 7.0,
              noise_level: int | None = None, wrap: Callable[[Denoiser], Denoiser] | None = None,
-             rule: UpdateRule | None = None, progress: Callable | None = None) -> Tensor:
+             solver: Solver | None = None, progress: Callable | None = None) -> Tensor:
     """Stage II: (N, 3, h, w) images in [−1, 1] → (N, 3, 256, 256), CFG-guided, one seed per image.
 
     cond: prompt embeddings (N, 77, 4096), prompts, or None when `wrap` holds its own conditions.
@@ -340,7 +341,7 @@ def upsample(stage2: IFStageII, images: Tensor, cond: Tensor | Sequence[str], se
     guided = lambda joint: GuidedDenoiser(joint, guidance)  # noqa: E731
     bound = model.bind(images, noise, wrap=(lambda joint: wrap(guided(joint))) if wrap else guided)
     x = noise.randn(bound.image_shape, device=images.device)
-    return sample_loop(bound, x, timesteps or even_timesteps(steps), cond, rule=rule, noise=noise, progress=progress)
+    return sample_loop(bound, x, timesteps or even_timesteps(steps), cond, solver=solver, noise=noise, progress=progress)
 
 
 # -- loading -----------------------------------------------------------------------------------------
