@@ -1,9 +1,10 @@
 import pytest
 import torch
 
-from difflab.paths import FlowPath, course_ddpm_path, deepfloyd_path, flow_timesteps, strided_timesteps
-from difflab.sampling import NoiseSource, sample_loop
-from difflab.solvers import DDIM, DDPM, Euler
+from difflab.errors import UserError
+from difflab.paths import FlowPath, course_ddpm_path, deepfloyd_path, strided_timesteps
+from difflab.sampling import NoiseSource, check_i_start, sample_loop
+from difflab.solvers import DDIM, DDPM, Euler, default_solver
 from toy import PointDenoiser
 
 
@@ -27,9 +28,9 @@ def test_discrete_sampling_reaches_the_data_point(rule):
 
 def test_flow_euler_reaches_the_data_point_and_counts_steps():
     target = torch.rand(1, 1, 4, 4, dtype=torch.float64)
-    model = PointDenoiser(FlowPath(), target, prediction="velocity")
+    model = PointDenoiser(FlowPath(), target, prediction_type="velocity")
     x = NoiseSource([0]).randn((1, 4, 4), dtype=torch.float64)
-    out = sample_loop(model, x, flow_timesteps(7), solver=Euler())
+    out = sample_loop(model, x, FlowPath().grid(7), solver=Euler())
     assert torch.allclose(out, target, atol=1e-9)
     assert model.calls == 7
 
@@ -46,9 +47,25 @@ def test_start_index_and_hook():
 
 
 def test_rules_refuse_wrong_path():
-    model = PointDenoiser(FlowPath(), torch.zeros(1, 1, 2, 2), prediction="velocity")
-    with pytest.raises(ValueError):
-        sample_loop(model, torch.randn(1, 1, 2, 2), flow_timesteps(2), solver=DDPM())
+    model = PointDenoiser(FlowPath(), torch.zeros(1, 1, 2, 2), prediction_type="velocity")
+    with pytest.raises(ValueError, match="DDPM update needs a discrete"):
+        sample_loop(model, torch.randn(1, 1, 2, 2), FlowPath().grid(2), solver=DDPM())
+    for path in (deepfloyd_path(), FlowPath()):
+        DDIM().check(path)  # DDIM and Euler run on any Gaussian path
+        Euler().check(path)
+
+
+def test_default_solver_is_the_courses_own():
+    assert isinstance(default_solver(course_ddpm_path()), DDPM)
+    assert isinstance(default_solver(FlowPath()), Euler)
+
+
+def test_i_start_must_leave_a_step():
+    grid = deepfloyd_path().grid()
+    assert check_i_start(0, grid) == 0 and check_i_start(32, grid) == 32
+    for bad in (-1, 33, 1.5, True, "3"):
+        with pytest.raises(UserError):
+            check_i_start(bad, grid)
 
 
 def test_seed_gives_same_image_whatever_the_batch():

@@ -18,8 +18,8 @@ class PointDenoiser:
     condition_kind = "class"
     value_range = (0.0, 1.0)
 
-    def __init__(self, path, target, prediction="epsilon", variance=None):
-        self.path, self.target, self.prediction = path, target, prediction
+    def __init__(self, path, target, prediction_type="epsilon", variance=None):
+        self.path, self.target, self.prediction_type = path, target, prediction_type
         self.image_shape = tuple(target.shape[1:])
         self.variance = variance
         self.calls = 0
@@ -35,7 +35,7 @@ class PointDenoiser:
         x0 = self.point(cond, x_t.shape[0])
         a, s = _broadcast(self.path.alpha(t), x_t), _broadcast(self.path.sigma(t), x_t)
         eps = (x_t - a * x0) / s
-        pred = {"epsilon": eps, "x0": x0, "velocity": x0 - eps}[self.prediction]
+        pred = {"epsilon": eps, "x0": x0, "velocity": x0 - eps}[self.prediction_type]
         var = None if self.variance is None else torch.full_like(x_t, self.variance)
         return ModelOutput(pred, var)
 
@@ -53,8 +53,8 @@ class GaussianDenoiser(PointDenoiser):
     Its probability-flow ODE is solved exactly by `ode_solution`, so solvers can be scored against it.
     """
 
-    def __init__(self, path, mean, std, prediction="epsilon"):
-        super().__init__(path, mean, prediction)
+    def __init__(self, path, mean, std, prediction_type="epsilon"):
+        super().__init__(path, mean, prediction_type)
         self.std = std
 
     def posterior_mean(self, x_t, t):
@@ -66,7 +66,7 @@ class GaussianDenoiser(PointDenoiser):
         x0 = self.posterior_mean(x_t, t)
         a, s = _broadcast(self.path.alpha(t), x_t), _broadcast(self.path.sigma(t), x_t)
         eps = (x_t - a * x0) / s
-        return ModelOutput({"epsilon": eps, "x0": x0, "velocity": x0 - eps}[self.prediction])
+        return ModelOutput({"epsilon": eps, "x0": x0, "velocity": x0 - eps}[self.prediction_type])
 
     def ode_solution(self, x_t, t, t_end):
         """x at t_end on the ODE through x_t at t: the standardised value (x − α·μ)/√(α²s² + σ²) is constant."""
@@ -83,8 +83,8 @@ class TinyNet:
     value_range = (0.0, 1.0)
     image_shape = (1, 6, 6)
 
-    def __init__(self, path, prediction="epsilon", variance=False, seed=0):
-        self.path, self.prediction = path, prediction
+    def __init__(self, path, prediction_type="epsilon", variance=False, seed=0):
+        self.path, self.prediction_type = path, prediction_type
         g = torch.Generator().manual_seed(seed)
         self.weight = torch.randn(2, 1, 3, 3, generator=g) * 0.3
         self.variance = variance

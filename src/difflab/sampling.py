@@ -3,9 +3,9 @@
 Every procedure of difflab — sampling, iterative denoising, SDEdit, inpainting, anagrams,
 hybrids — is `sample_loop` with a different start, denoiser wrapper or per-step hook.
 
-Time grids run from the noisiest time to the cleanest: decreasing integers on a `DiscretePath`
-(e.g. 990, 960, …, 0), increasing floats on a `FlowPath` (0, 1/N, …, 1). ``start`` indexes that
-grid, so SDEdit's ``i_start`` means the same thing for every model.
+Time grids (`GaussianPath.grid`) run from the noisiest time to the cleanest: decreasing integers
+on a `DiscretePath` (e.g. 990, 960, …, 0), increasing floats on a `FlowPath` (0, 1/N, …, 1).
+``start`` indexes that grid, so SDEdit's ``i_start`` means the same thing for every model.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
+from .errors import UserError
 from .models.protocol import Denoiser
 from .solvers import Solver, SolverState, bind, default_solver
 
@@ -57,6 +58,14 @@ class StepState:
 
 
 StepHook = Callable[[StepState], "Tensor | None"]
+
+
+def check_i_start(i_start: int, grid: Sequence) -> int:
+    """A user's start index from which at least one step remains: 0 ≤ i_start ≤ len(grid) − 2."""
+    last = len(grid) - 2
+    if isinstance(i_start, bool) or not isinstance(i_start, int) or not 0 <= i_start <= last:
+        raise UserError(f"i_start must be an integer from 0 to {last} on a {last + 1}-step grid, not {i_start!r}")
+    return i_start
 
 
 def sample_loop(denoiser: Denoiser, x: Tensor, timesteps: Sequence[float], cond: Tensor | None = None, *,

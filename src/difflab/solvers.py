@@ -37,14 +37,10 @@ from .steps import (ddim_noise_scale, ddim_step, ddpm_log_variance, ddpm_step, d
                     heun_step, log_snr)
 
 
-def time_batch(path: GaussianPath, t, n: int) -> Tensor:
-    """(n,) times in the dtype the model takes: long on discrete paths, float32 on flow paths."""
-    return torch.full((n,), t, dtype=torch.long if path.kind == "discrete" else torch.float32)
-
-
 def integrates_in_time(path: GaussianPath) -> bool:
-    """Whether the path's own time is a continuous ODE variable (flow: dx/dt = velocity); else use σ/α."""
-    return path.kind == "flow"
+    """Whether the ODE is integrated in the path's own time: a continuous time (the flow's, where
+    dx/dt is the velocity) is; an integer index is not, and the ODE is taken in σ/α instead."""
+    return path.time_dtype.is_floating_point
 
 
 @dataclass(eq=False)
@@ -78,8 +74,8 @@ def bind(denoiser: Denoiser, cond: Tensor | None) -> Denoise:
     path = denoiser.path
 
     def denoise(x: Tensor, t) -> Prediction:
-        times = time_batch(path, t, x.shape[0])
-        return Prediction(path, x, times, denoiser(x, times, cond), denoiser.prediction)
+        times = path.time_batch(t, x.shape[0])
+        return Prediction(path, x, times, denoiser(x, times, cond), denoiser.prediction_type)
     return denoise
 
 
@@ -92,12 +88,15 @@ class SolverState:
 
 
 class Solver:
-    """One step of a sampler; subclasses implement `step` (and `check` if some paths are refused)."""
+    """One step of a sampler; subclasses implement `step`. A path lists the solvers it takes."""
 
     name = "solver"
+    wrong_path = "this solver does not run on this path"
 
     def check(self, path: GaussianPath) -> None:
         """Raise ValueError if this solver cannot run on `path`."""
+        if self.name not in path.solvers:
+            raise ValueError(self.wrong_path)
 
     def nfe(self, steps: int) -> int:
         """Network evaluations per image for `steps` grid steps (before CFG doubling)."""
@@ -114,7 +113,7 @@ def _scalars(path: GaussianPath, t, like: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _next_batch(p: Prediction, t_next) -> Tensor:
-    return time_batch(p.path, t_next, p.x.shape[0])
+    return p.path.time_batch(t_next, p.x.shape[0])
 
 
 @dataclass
@@ -125,10 +124,7 @@ class DDPM(Solver):
 
     variance: str = "auto"
     name = "ddpm"
-
-    def check(self, path):
-        if not hasattr(path, "abar"):
-            raise ValueError("the DDPM update needs a discrete (DDPM) path; use euler, heun, dpm++2m or ddim")
+    wrong_path = "the DDPM update needs a discrete (DDPM) path; use euler, heun, dpm++2m or ddim on flow models"
 
     def step(self, denoise, x, t, t_next, state, *, noise=None, final=False):
         p = denoise(x, t)
@@ -153,6 +149,7 @@ class DDIM(Solver):
     name = "ddim"
 
     def check(self, path):
+        super().check(path)
         if not 0 <= self.eta <= 1:
             raise ValueError(f"DDIM's η must be in [0, 1], not {self.eta}")
 
@@ -231,7 +228,7 @@ class DPMSolverPP2M(Solver):
         ratio = path.sigma(t_next_batch) / path.sigma(p.t)
         x0_prev = h_prev = None
         if state.x0 is not None and not final:
-            h_prev = _log_snr_step(path, time_batch(path, state.t, x.shape[0]), p.t)
+            h_prev = _log_snr_step(path, path.time_batch(state.t, x.shape[0]), p.t)
             if bool(torch.isfinite(h_prev).all() & torch.isfinite(h).all()):
                 x0_prev, h_prev = state.x0, _broadcast(h_prev, x)
         x_next = dpm_solver_pp_step(x, p.x0, _broadcast(ratio, x), _broadcast(path.alpha(t_next_batch), x),
@@ -254,4 +251,4 @@ def make_solver(name: str, eta: float | None = None) -> Solver:
 
 def default_solver(path: GaussianPath) -> Solver:
     """The course's own sampler for a path: ancestral DDPM on discrete paths, Euler on flow paths."""
-    return DDPM() if hasattr(path, "abar") else Euler()
+    return SOLVERS[path.solvers[0]]()

@@ -13,7 +13,7 @@ import torch
 
 from difflab.errors import UserError
 from difflab.guidance import GuidedDenoiser
-from difflab.models.deepfloyd import (BoundStageII, IFDenoiser, auto_memory, choose_memory, even_timesteps,
+from difflab.models.deepfloyd import (BoundStageII, IFDenoiser, auto_memory, choose_memory,
                                       is_deepfloyd, load_deepfloyd, load_deepfloyd_stage2, upsample)
 from difflab.models.prompts import load_prompt_dict
 from difflab.models.protocol import Denoiser, ModelOutput
@@ -43,7 +43,7 @@ def stage2(folders, stage1):
 
 def test_loads_a_diffusers_folder_as_a_denoiser(stage1):
     assert isinstance(stage1, IFDenoiser) and isinstance(stage1, Denoiser)
-    assert stage1.image_shape == (3, SIZE, SIZE) and stage1.prediction == "epsilon"
+    assert stage1.image_shape == (3, SIZE, SIZE) and stage1.prediction_type == "epsilon"
     assert stage1.value_range == (-1.0, 1.0) and stage1.condition_kind == "text"
     assert stage1.device == torch.device("cpu") and stage1.net.memory == "none"
     assert torch.equal(stage1.path.alphas_cumprod, deepfloyd_path().alphas_cumprod)
@@ -211,7 +211,6 @@ def test_memory_modes():
     assert choose_memory("sequential-offload", torch.device("cpu"), gib) == "none"
     with pytest.raises(UserError, match="unknown memory mode"):
         choose_memory("half", torch.device("cpu"), gib)
-    assert even_timesteps(30)[:2] == [990, 957] and len(even_timesteps(30)) == 31
 
 
 def test_model_offload_keeps_one_unet_resident(folders, stage1, monkeypatch):

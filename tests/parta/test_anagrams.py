@@ -9,7 +9,6 @@ from difflab.illusions.anagrams import MultiViewDenoiser, view_clean
 from difflab.illusions.views import get_view
 from difflab.paths import FlowPath, course_ddpm_path, deepfloyd_path
 from difflab.sampling import NoiseSource
-from difflab.timesteps import default_grid
 from test_views import Scale
 from toy import PointDenoiser
 
@@ -20,7 +19,7 @@ TARGET = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(0), dtyp
 
 def x0_of(model, x, t):
     times = torch.full((x.shape[0],), t, dtype=torch.long if model.path.kind == "discrete" else torch.float64)
-    return model.path.to_x0(x, model(x, times, None).prediction, times, model.prediction)
+    return model.path.to_x0(x, model(x, times, None).prediction, times, model.prediction_type)
 
 
 def pred_of(model, x, t):
@@ -32,10 +31,10 @@ def pred_of(model, x, t):
 @pytest.mark.parametrize("name", ["rot90", "negate", "skew", "jigsaw"])
 def test_one_view_is_the_exact_denoiser_of_the_viewed_data(path, kind, t, name):
     view = get_view(name)
-    base = PointDenoiser(path, TARGET, prediction=kind)
+    base = PointDenoiser(path, TARGET, prediction_type=kind)
     multi = MultiViewDenoiser(base, [view], [None])
     # the sample x0 must look like TARGET through the view: x0 = view⁻¹(TARGET), centred (negate: 1 − x)
-    seen = PointDenoiser(path, view.inverse_view(TARGET - 0.5) + 0.5, prediction=kind)
+    seen = PointDenoiser(path, view.inverse_view(TARGET - 0.5) + 0.5, prediction_type=kind)
     x = torch.randn(3, 1, 8, 8, dtype=torch.float64)
     if not (kind == "epsilon" and t == 0.0):  # ε at pure flow noise says nothing about the data
         assert torch.allclose(pred_of(multi, x, t), pred_of(seen, x, t), atol=1e-9)
@@ -44,7 +43,7 @@ def test_one_view_is_the_exact_denoiser_of_the_viewed_data(path, kind, t, name):
 @pytest.mark.parametrize("path,kind,t", CASES[:3])
 def test_averaging_agrees_in_every_parameterisation(path, kind, t):
     views = [get_view("identity"), get_view("rot90"), get_view("negate")]
-    multi = MultiViewDenoiser(PointDenoiser(path, TARGET, prediction=kind), views, [None] * 3)
+    multi = MultiViewDenoiser(PointDenoiser(path, TARGET, prediction_type=kind), views, [None] * 3)
     x = torch.randn(2, 1, 8, 8, dtype=torch.float64)
     expected = sum(v.inverse_view(TARGET - 0.5) + 0.5 for v in views) / 3
     assert torch.allclose(x0_of(multi, x, t), expected.expand(2, -1, -1, -1), atol=1e-9)
@@ -67,7 +66,7 @@ def test_one_batched_call_cfg_in_every_branch_and_variance_averaged():
 
 
 def test_bad_inputs():
-    base = PointDenoiser(FlowPath(), TARGET, prediction="velocity")
+    base = PointDenoiser(FlowPath(), TARGET, prediction_type="velocity")
     with pytest.raises(UserError, match="statistics"):
         MultiViewDenoiser(base, [get_view("identity"), Scale()], [None, None])
     with pytest.raises(UserError, match="one prompt per view"):
@@ -81,7 +80,7 @@ def test_anagram_on_a_course_model(objective):
     model = tiny_denoiser(objective)
     multi = MultiViewDenoiser(GuidedDenoiser(model, 5.0), [get_view("identity"), get_view("rot180")],
                               [model.encode([6]), model.encode([9])])
-    out = sample(multi, default_grid(model.path, 5), NoiseSource([0]))
+    out = sample(multi, model.path.grid(5), NoiseSource([0]))
     assert out.shape == (1, 1, 28, 28) and torch.isfinite(out).all()
 
 

@@ -118,3 +118,35 @@ def test_bad_input_is_one_line_exit_2_and_no_run_folder(tmp_path, bad_inputs, ca
         err = capsys.readouterr().err
         assert err.startswith("difflab: error: ") and err.count("\n") == 1 and "Traceback" not in err, (case, err)
         assert not out.exists(), case
+
+
+def test_eval_takes_every_step_count_sample_takes_and_runs_the_same_grid(tmp_path, model_files, monkeypatch):
+    import difflab.commands.eval as eval_command
+
+    model = str(model_files["ddpm-class"])  # T = 300: 33 steps do not divide it
+    assert main(["sample", "--model", model, "--steps", "33", "--quiet", "--out", str(tmp_path / "s")]) == 0
+    grid = json.loads((tmp_path / "s" / "config.json").read_text())["grid"]
+    grids, loop = [], eval_command.sample_loop
+
+    def spy(model, x, timesteps, *args, **kwargs):
+        grids.append([float(t) for t in timesteps])
+        return loop(model, x, timesteps, *args, **kwargs)
+
+    monkeypatch.setattr(eval_command, "sample_loop", spy)
+    assert main(["eval", model, "--num", "20", "--steps", "33", "--batch-size", "20", "--quiet",
+                 "--out", str(tmp_path / "e")]) == 0
+    assert grids == [grid] and grid[:2] == [297.0, 288.0] and len(grid) == 34
+
+
+def test_a_record_written_with_an_old_flag_spelling_still_remakes_its_image(tmp_path, model_files):
+    """Hybrids' blur σ was --sigma before it became --blur-sigma; older records.jsonl files say --sigma."""
+    model = str(model_files["ddpm-class"])
+    assert main(["illusion", "hybrid", "--model", model, "--prompt", "1", "--prompt", "0", "--sigma", "1.5",
+                 "--out", str(tmp_path / "h"), *FAST]) == 0
+    record = records(tmp_path / "h")[0]
+    assert record["sigma"] == 1.5 and "--blur-sigma" in record["argv"] and "--sigma" not in record["argv"]
+    old = dict(record, argv=["--sigma" if a == "--blur-sigma" else a for a in record["argv"]])
+    image = (tmp_path / "h" / record["image"]).read_bytes()
+    assert remake(old, tmp_path / "old") == image == remake(record, tmp_path / "new")
+    other = dict(record, argv=[("2.5" if a == "1.5" else a) for a in old["argv"]])
+    assert remake(other, tmp_path / "other") != image  # the old flag is read, not ignored

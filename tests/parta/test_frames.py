@@ -5,14 +5,13 @@ from difflab.editing import sdedit
 from difflab.frames import FrameRecorder, save_gif, save_strip
 from difflab.paths import deepfloyd_path
 from difflab.sampling import NoiseSource
-from difflab.timesteps import default_grid
 from toy import PointDenoiser
 
 
 def test_recorder_every_fifth_loop_from_i_start_10_and_files(tmp_path):
     model = PointDenoiser(deepfloyd_path(), torch.rand(1, 3, 8, 8))
     recorder = FrameRecorder()
-    out = sdedit(model, model.target, default_grid(model.path), 10, NoiseSource([0]), hook=recorder)
+    out = sdedit(model, model.target, model.path.grid(), NoiseSource([0]), i_start=10, hook=recorder)
     frames = recorder.frames(5)
     assert [f.t for f in frames] == [690, 540, 390, 240, 90, 0]  # spec §2.6 deliverable, then the result
     assert torch.equal(frames[-1].x_t, out)

@@ -9,7 +9,6 @@ from difflab.guidance import GuidedDenoiser
 from difflab.illusions.hybrids import FactorizedDenoiser, grey
 from difflab.paths import deepfloyd_path
 from difflab.sampling import NoiseSource
-from difflab.timesteps import default_grid
 from toy import PointDenoiser
 
 
@@ -61,5 +60,5 @@ def test_bad_settings():
 def test_hybrid_on_a_course_flow_model():
     model = tiny_denoiser("flow")
     hybrid = FactorizedDenoiser(GuidedDenoiser(model, 5.0), model.encode([0]), model.encode([1]))
-    out = sample(hybrid, default_grid(model.path, 4), NoiseSource([0]))
+    out = sample(hybrid, model.path.grid(4), NoiseSource([0]))
     assert out.shape == (1, 1, 28, 28) and torch.isfinite(out).all()

@@ -53,7 +53,7 @@ def test_cli_trains_and_stops(tmp_path, capsys):
     run = tmp_path / "run"
     argv = ["train", "quick-flow", "--quiet", "--out", str(run), "--hidden", "4", "--epochs", "1",
             "--train-images", "64", "--batch-size", "32", "--sample-epochs", "", "--test-images", "8",
-            "--samples", "2", "--sample-steps", "2", "--threads", "1"]
+            "--num", "2", "--sample-steps", "2", "--threads", "1"]
     assert main(argv + ["--stop-after-steps", "1"]) == 3
     assert "--resume" in capsys.readouterr().out
     assert main(["train", "--resume", str(run), "--quiet"]) == 0
@@ -66,12 +66,12 @@ def test_eval_scores_a_trained_run(tmp_path, capsys):
                  "--train-images", "64", "--batch-size", "32", "--sample-epochs", "", "--samples-per-class", "0",
                  "--test-images", "8", "--threads", "1"]) == 0
     capsys.readouterr()
-    assert main(["eval", str(run), "--n", "20", "--steps", "2", "--batch-size", "10", "--quiet",
+    assert main(["eval", str(run), "--num", "20", "--steps", "2", "--batch-size", "10", "--quiet",
                  "--out", str(tmp_path / "eval")]) == 0
     out = capsys.readouterr().out
     assert "classifier-FID" in out and "class accuracy" in out
     assert (tmp_path / "eval" / "metrics.json").is_file() and (tmp_path / "eval" / "samples.png").is_file()
-    assert code(["eval", str(run), "--n", "0"]) == 2 and "--n must be" in capsys.readouterr().err
+    assert code(["eval", str(run), "--num", "0"]) == 2 and "--num must be" in capsys.readouterr().err
 
 
 def test_partb_figures(tmp_path, capsys):
@@ -85,3 +85,26 @@ def test_partb_figures(tmp_path, capsys):
     assert code(["partb", "mean", str(run)]) == 2 and "needs a pure-noise model" in capsys.readouterr().err
     assert main(["partb", "ood", str(run), "--index", "3", "--out", str(tmp_path / "ood")]) == 0
     assert (tmp_path / "ood" / "ood.png").is_file()
+
+
+@pytest.mark.parametrize("old, new", [
+    (["eval", "m", "--n", "7"], ["eval", "m", "--num", "7"]),
+    (["partb", "mean", "m", "--count", "7"], ["partb", "mean", "m", "--num", "7"]),
+    (["train", "flow", "--samples", "7"], ["train", "flow", "--num", "7"]),
+    (["illusion", "hybrid", "--prompt", "1", "--sigma", "1.5"], ["illusion", "hybrid", "--prompt", "1", "--blur-sigma", "1.5"]),
+])
+def test_old_spellings_still_parse_to_the_new_flags_and_stay_out_of_help(old, new, capsys):
+    from difflab.cli import build_parser
+
+    parser = build_parser()
+    assert vars(parser.parse_args(old)) == vars(parser.parse_args(new))
+    with pytest.raises(SystemExit):
+        parser.parse_args(new[:2] + ["--help"])
+    shown = capsys.readouterr().out
+    assert new[-2] in shown and f"{old[-2]} " not in shown.replace(new[-2], "")
+
+
+def test_train_device_defaults_to_auto():
+    from difflab.training.config import TrainConfig, resolve
+
+    assert TrainConfig().device == "auto" and resolve("flow").device == "auto"

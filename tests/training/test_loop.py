@@ -69,7 +69,7 @@ def test_run_folder_layout_and_records(reference):
     assert spec["objective"] == "flow" and spec["extra"]["weights"] == "ema"
     assert records["train_config"]["hidden"] == 4 and records["metrics"]["steps"] == 12
     denoiser = load_denoiser(str(run), device="cpu")
-    assert denoiser.prediction == "velocity" and denoiser.condition_kind == "class"
+    assert denoiser.prediction_type == "velocity" and denoiser.condition_kind == "class"
     snapshot = load_denoiser(str(run / "checkpoints" / "epoch-001.safetensors"), device="cpu")
     assert snapshot.path.kind == "flow"
 
@@ -104,7 +104,7 @@ def test_kill_9_then_resume_is_bit_identical(reference, tmp_path):
     env = {**os.environ, "PYTHONPATH": SRC}
     command = [sys.executable, "-m", "difflab", "train", "quick-flow-class", "--quiet", "--out", str(run),
                "--hidden", "4", "--batch-size", "32", "--epochs", "2", "--train-images", "192", "--test-images", "16",
-               "--sample-epochs", "1", "--sample-steps", "3", "--samples-per-class", "1", "--samples", "4",
+               "--sample-epochs", "1", "--sample-steps", "3", "--samples-per-class", "1", "--num", "4",
                "--threads", "1", "--checkpoint-every", "2"]
     process = subprocess.Popen(command, env=env)
     latest = run / "checkpoints" / "latest.safetensors"

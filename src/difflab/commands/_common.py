@@ -20,16 +20,13 @@ import torch
 import torch.nn.functional as F
 
 from ..data import load_dataset, load_image, open_image, save_image
+from ..defaults import GRID_STEPS, GUIDANCE, default_guidance as course_guidance, unprompted
 from ..errors import UserError
 from ..frames import FrameRecorder, save_gif, save_strip
 from ..guidance import GuidedDenoiser
 from ..models.registry import DEFAULT_MODEL, is_deepfloyd, load_denoiser
 from ..runs import append_record, new_run_dir, write_config
 from ..solvers import SOLVERS, Solver, default_solver, make_solver
-from ..timesteps import DEFAULT_STEPS, default_grid
-
-UNPROMPTED_TEXT = "a high quality photo"  # spec §2.5: the course's "null-ish" prompt for IF
-DEFAULT_GUIDANCE = {"text": 7.0, "class": 5.0}  # spec §2.8 (IF) and §3.6 / B2.5 (course models)
 
 
 def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | None = None) -> None:
@@ -45,11 +42,12 @@ def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | Non
                         "prompt_embeds_dict.pth, or .safetensors), looked up before the T5 encoder")
     g.add_argument("--seed", type=int, default=0, help="seed of the first image; image k uses seed + k (default 0)")
     g.add_argument("--num", type=int, default=1, help="images per prompt (default 1)")
-    g.add_argument("--steps", type=int, default=DEFAULT_STEPS,
-                   help=f"steps of the time grid, noise to clean (default {DEFAULT_STEPS}: IF's 990→0 by 30)")
+    g.add_argument("--steps", type=int, default=GRID_STEPS,
+                   help=f"steps of the time grid, noise to clean (default {GRID_STEPS}: IF's 990→0 by 30)")
     add_solver_flags(g)
     g.add_argument("--guidance", type=float, default=None, help=guidance_help or
-                   "classifier-free guidance γ in u + γ(c − u) (default 7 for text models, 5 for class models)")
+                   f"classifier-free guidance γ in u + γ(c − u) (default {GUIDANCE['text']:g} for text models, "
+                   f"{GUIDANCE['class']:g} for class models)")
     o = parser.add_argument_group("output")
     o.add_argument("--out", default=None, help="run folder to create (default runs/<command>-<time>)")
     o.add_argument("--gif", action="store_true", help="also write a GIF and a frame strip of each process")
@@ -69,9 +67,9 @@ def add_solver_flags(group) -> None:
 def solver_from_args(args, path) -> Solver:
     """The solver the flags name (default: the course's for the path), checked against the path."""
     try:
+        if args.eta is not None and args.sampler != "ddim":
+            raise ValueError("--eta is DDIM's noise level: give it with --sampler ddim")
         solver = make_solver(args.sampler, args.eta) if args.sampler else default_solver(path)
-        if args.eta is not None and not args.sampler:
-            raise ValueError("--eta needs --sampler ddim")
         solver.check(path)
     except ValueError as err:
         raise UserError(str(err)) from None
@@ -115,12 +113,12 @@ def setup(args, default_guidance: float | None = None) -> Setup:
     if args.guidance is not None and (args.guidance < 0 or not math.isfinite(args.guidance)):
         raise UserError(f"--guidance must be a number ≥ 0, not {args.guidance}")
     model = load_denoiser(args.model, device=args.device, **deepfloyd_options(args))
-    grid = default_grid(model.path, args.steps)
+    grid = model.path.grid(args.steps)
     solver = solver_from_args(args, model.path)
     guidance = None
     if model.condition_kind != "none":
         guidance = args.guidance if args.guidance is not None else (
-            default_guidance if default_guidance is not None else DEFAULT_GUIDANCE.get(model.condition_kind, 1.0))
+            default_guidance if default_guidance is not None else course_guidance(model.condition_kind))
     return Setup(args, model, grid, solver, guidance)
 
 
@@ -137,8 +135,8 @@ def deepfloyd_options(args) -> dict:
 
 
 def default_prompt(model) -> str | None:
-    """What "unprompted" means: "a high quality photo" for text models, the null class otherwise."""
-    return UNPROMPTED_TEXT if model.condition_kind == "text" else None
+    """What "unprompted" means for this model (`defaults.unprompted`)."""
+    return unprompted(model.condition_kind)
 
 
 def normalise_prompt(model, prompt: str | None) -> str | None:

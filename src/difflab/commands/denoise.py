@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import torch
 
+from ..defaults import FORWARD_FRACTIONS, UNPROMPTED_TEXT
 from ..editing import compare_denoisers
 from ..errors import UserError
-from ..sampling import NoiseSource
-from ..timesteps import check_i_start, parse_time, time_at_noise
+from ..sampling import NoiseSource, check_i_start
 from . import _common as common
 
 COLUMNS = ("original", "noisy", "iterative", "one_step", "blur")
@@ -30,7 +30,7 @@ def register(sub) -> None:
                              "default: a quarter, half and three quarters of the way to noise")
     parser.add_argument("--i-start", default=None, help="comma-separated grid indices to noise to instead of --t")
     parser.add_argument("--prompt", default=None, help="text or class for the predictions "
-                                                      "(default \"a high quality photo\" / none)")
+                                                      f"(default \"{UNPROMPTED_TEXT}\" / none)")
     parser.add_argument("--blur", default=None, help="KERNEL,SIGMA of the Gaussian baseline (default: best PSNR)")
     common.add_model_flags(parser, guidance_help="CFG γ (default 1: the plain conditional prediction, as §2.5–2.6)")
     parser.set_defaults(func=run)
@@ -42,8 +42,8 @@ def _times(args, s) -> list:
     if args.i_start is not None:
         return [s.grid[check_i_start(i, s.grid)] for i in common.parse_list(args.i_start, int, "i_start")]
     if args.t is not None:
-        return common.parse_list(args.t, lambda v: parse_time(s.model.path, v), "time")
-    return [time_at_noise(s.model.path, f) for f in (0.25, 0.5, 0.75)]
+        return common.parse_list(args.t, s.model.path.parse_time, "time")
+    return [s.model.path.time_at_noise(f) for f in FORWARD_FRACTIONS]
 
 
 def _blur(text):

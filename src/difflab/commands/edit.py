@@ -1,7 +1,7 @@
 """`difflab edit sdedit|img2img|inpaint`: edit an image with the model (spec §2.9).
 
-sdedit    noise the image to grid index i_start and denoise it back (unprompted: "a high quality
-          photo" for text models, no class for class models), for each --i-start.
+sdedit    noise the image to grid index i_start and denoise it back (unprompted: the course's
+          default prompt for text models, no class for class models), for each --i-start.
 img2img   the same with a prompt you choose (text-conditional image-to-image, §2.9.3).
 inpaint   regenerate the region where the mask is 1 and keep the rest (RePaint, §2.9.2), with
           optional resampling (--jump J --resample R: each block of J steps is denoised R times).
@@ -13,13 +13,13 @@ import numpy as np
 import torch
 
 from ..data import load_mask, open_image, rectangle_mask, validate_mask
+from ..defaults import SDEDIT_LEVELS
 from ..editing import inpaint, sdedit
 from ..errors import UserError
-from ..sampling import NoiseSource
-from ..timesteps import check_i_start
+from ..sampling import NoiseSource, check_i_start
 from . import _common as common
 
-SDEDIT_LEVELS = "1,3,5,7,10,20"  # spec §2.9
+LEVELS = ",".join(map(str, SDEDIT_LEVELS))
 
 
 def register(sub) -> None:
@@ -30,8 +30,8 @@ def register(sub) -> None:
                            ("img2img", "SDEdit towards a prompt (text or class)")):
         p = edits.add_parser(name, help=helptext)
         _image_flag(p)
-        p.add_argument("--i-start", default=SDEDIT_LEVELS,
-                       help=f"comma-separated grid indices; larger = closer to the image (default {SDEDIT_LEVELS})")
+        p.add_argument("--i-start", default=LEVELS,
+                       help=f"comma-separated grid indices; larger = closer to the image (default {LEVELS})")
         p.add_argument("--prompt", required=name == "img2img", default=None,
                        help="text or class" + (" (required)" if name == "img2img" else " (default: unprompted)"))
         common.add_model_flags(p)
@@ -72,8 +72,8 @@ def run_sdedit(args) -> int:
         seed, row = args.seed + k, [original]
         for i in levels:
             frames = common.recorder(s)
-            edited = sdedit(common.guided(s, [prompt]), original, s.grid, i, NoiseSource([seed]),
-                            common.encode(s.model, prompt), solver=s.solver, hook=frames,
+            edited = sdedit(common.guided(s, [prompt]), original, s.grid, NoiseSource([seed]),
+                            common.encode(s.model, prompt), i_start=i, solver=s.solver, hook=frames,
                             progress=s.progress(f"i_start {i} seed {seed}"))
             stem = f"{args.edit_name}-i{i}-seed{seed}"
             argv = common.base_argv(s, ["edit", args.edit_name], seed) + ["--image", args.image, "--i-start", str(i)]
@@ -130,7 +130,7 @@ def run_inpaint(args) -> int:
     for k in range(args.num):
         seed, frames = args.seed + k, common.recorder(s)
         result = inpaint(common.guided(s, [prompt]), original, mask, s.grid, NoiseSource([seed]),
-                         common.encode(s.model, prompt), start=args.i_start, jump=args.jump, repeats=args.resample,
+                         common.encode(s.model, prompt), i_start=args.i_start, jump=args.jump, repeats=args.resample,
                          solver=s.solver, hook=frames, progress=s.progress(f"seed {seed}"))
         area = ["--mask", args.mask] if args.mask else ["--rect", args.rect]
         argv = common.base_argv(s, ["edit", "inpaint"], seed) + ["--image", args.image, *area,

@@ -1,10 +1,11 @@
 """`difflab eval`: sample a course model and score it: classifier-FID and KID beside their floors, class accuracy.
 
     difflab eval mnist-flow                       # a shipped model
-    difflab eval runs/my-flow --n 1000 --guidance 5 --steps 50
+    difflab eval runs/my-flow --num 1000 --guidance 5 --steps 50
 
-Samples n images (class-conditioned models: n/K of every class, guided with u + γ(c − u)) with
-the model's own sampler — ancestral DDPM over `--steps` strided steps of T, or Euler — and scores
+Samples `--num` images (class-conditioned models: 1/K of them of every class, guided with u + γ(c − u))
+with the model's own sampler on its path's grid of `--steps` steps (`GaussianPath.grid`, the grid of
+every other command) — ancestral DDPM or Euler — and scores
 them with the dataset's evaluation classifier against the real images of the dataset
 (`difflab.evaluation.evaluate_samples`). The summary line is printed and, with the samples' seeds,
 written to the run folder.
@@ -19,21 +20,24 @@ from tqdm.auto import tqdm
 
 from ..atomic import write_json
 from ..data import load_dataset
+from ..defaults import GUIDANCE
 from ..errors import UserError
 from ..figures import save_grid
 from ..guidance import GuidedDenoiser
 from ..models.registry import builtin_models, load_denoiser
-from ..paths import DiscretePath, flow_timesteps, strided_timesteps
 from ..runs import new_run_dir, write_config
 from ..sampling import NoiseSource, sample_loop
+from . import old_spelling
 
 
 def register(sub) -> None:
     parser = sub.add_parser("eval", help="score a DDPM or flow model: classifier-FID/KID with floors, class accuracy",
                             description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="a shipped model name, a model file or a training run folder")
-    parser.add_argument("--n", type=int, default=1000, help="samples to draw (default 1000)")
-    parser.add_argument("--guidance", type=float, default=5.0, help="CFG γ for class-conditioned models (default 5)")
+    num = parser.add_argument("--num", type=int, default=1000, help="samples to draw (default 1000)")
+    old_spelling(parser, "--n", num)
+    parser.add_argument("--guidance", type=float, default=GUIDANCE["class"],
+                        help=f"CFG γ for class-conditioned models (default {GUIDANCE['class']:g})")
     parser.add_argument("--steps", type=int, help="sampling steps (default: the model's own, else DDPM 300, flow 50)")
     parser.add_argument("--seed", type=int, default=0, help="sample i uses seed SEED + i; also seeds the metrics")
     parser.add_argument("--batch-size", type=int, default=250, help="images sampled at once")
@@ -47,7 +51,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..evaluation import evaluate_samples, load_classifier
 
-    for name in ("n", "batch_size", "steps"):
+    for name in ("num", "batch_size", "steps"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
@@ -62,13 +66,13 @@ def run(args) -> int:
     real = load_dataset(spec.dataset, "all")
     steps = args.steps or spec.extra.get("sample_steps") or (spec.num_train_steps if spec.objective == "ddpm" else 50)
     out = new_run_dir(args.out, "eval")
-    config = {"model": args.model, "n": args.n, "guidance": args.guidance, "steps": steps, "seed": args.seed,
+    config = {"model": args.model, "n": args.num, "guidance": args.guidance, "steps": steps, "seed": args.seed,
               "classifier": str(classifier_file), "real_images": f"{spec.dataset} all"}
     write_config(out, config)
 
-    samples, labels = sample(denoiser, args.n, args.guidance, steps, args.seed, args.batch_size, args.quiet)
+    samples, labels = sample(denoiser, args.num, args.guidance, steps, args.seed, args.batch_size, args.quiet)
     result = evaluate_samples(classifier, samples, labels, real.images, seed=args.seed)
-    save_grid(samples[:100], out / "samples.png", 10, title=f"{args.model}: first 100 of {args.n} samples")
+    save_grid(samples[:100], out / "samples.png", 10, title=f"{args.model}: first 100 of {args.num} samples")
     write_json(out / "metrics.json", {**asdict(result), "summary": result.summary(), **config})
     print(result.summary())
     print(f"wrote {out}")
@@ -86,12 +90,7 @@ def _default_classifier(dataset: str):
 @torch.no_grad()
 def sample(denoiser, n: int, guidance: float, steps: int, seed: int, batch: int, quiet: bool):
     """(images (n, C, H, W) in [0, 1], intended labels (n,) or None), sample i from seed `seed + i`."""
-    if isinstance(denoiser.path, DiscretePath):
-        if denoiser.path.num_train_steps % steps:
-            raise UserError(f"--steps must divide T = {denoiser.path.num_train_steps}, got {steps}")
-        timesteps = strided_timesteps(denoiser.path.num_train_steps, denoiser.path.num_train_steps // steps)
-    else:
-        timesteps = flow_timesteps(steps)
+    timesteps = denoiser.path.grid(steps)
     classes = denoiser.condition_kind == "class"
     labels = torch.arange(n) % len(denoiser.class_names) if classes else None
     model = GuidedDenoiser(denoiser, guidance) if classes else denoiser

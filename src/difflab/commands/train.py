@@ -7,7 +7,8 @@
     difflab train --list                           # every preset and its hyperparameters
 
 Every field of `TrainConfig` is a flag (``--batch-size 128``, ``--sample-epochs 1,5,10``,
-``--no-ema-warmup``); flags override the preset's values.
+``--no-ema-warmup``; the grid size `samples` is ``--num``, as the count of every command); flags
+override the preset's values.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import dataclasses
 from ..errors import UserError
 from ..training import TrainingInterrupted, resolve, resume, train
 from ..training.config import CONFIG_FIELDS, RECIPES, TrainConfig, preset, preset_names
+from . import old_spelling
 
+_RENAMED = {"samples": "--num"}  # field → flag where the field's own name is not the CLI's word
 _SHOWN = ("kind", "conditioning", "hidden", "batch_size", "epochs", "lr", "lr_schedule", "sample_epochs",
           "sample_steps")
 
@@ -38,12 +41,14 @@ def register(sub) -> None:
     parser.add_argument("--stop-after-steps", type=int, help=argparse.SUPPRESS)  # test hook: stop as if killed
     options = parser.add_argument_group("hyperparameters (override the preset)")
     for f in CONFIG_FIELDS:
-        flag, help_text = "--" + f.name.replace("_", "-"), f.metadata.get("help")
+        own, help_text = "--" + f.name.replace("_", "-"), f.metadata.get("help")
         if f.type == "bool":
-            options.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-        else:
-            options.add_argument(flag, dest=f.name, type=_PARSERS.get(f.type, str), default=None,
-                                 metavar=f.name.upper(), help=help_text)
+            options.add_argument(own, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            continue
+        action = options.add_argument(_RENAMED.get(f.name, own), dest=f.name, type=_PARSERS.get(f.type, str),
+                                      default=None, metavar=_RENAMED.get(f.name, f.name).strip("-").upper(), help=help_text)
+        if f.name in _RENAMED:
+            old_spelling(parser, own, action)
     parser.set_defaults(func=run)
 
 

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from ..data import load_image, open_image, save_image
+from ..defaults import GUIDANCE, UNPROMPTED_TEXT
 from ..errors import UserError
 from ..illusions.anagrams import MultiViewDenoiser
 from ..illusions.hybrids import FactorizedDenoiser
@@ -24,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("run", help="a run folder of sample, edit or illusion made with --model deepfloyd-if")
     p.add_argument("--stage2", default="if-ii-l", help="if-ii-l (default), if-ii-m, a Hub id or a local folder")
     p.add_argument("--steps", type=int, default=30, help="stage II steps (default 30, the course's helper)")
-    p.add_argument("--guidance", type=float, default=7.0, help="CFG γ (default 7)")
+    p.add_argument("--guidance", type=float, default=GUIDANCE["text"], help=f"CFG γ (default {GUIDANCE['text']:g})")
     p.add_argument("--noise-level", type=int, default=250, help="noise added to the low-res guide (default 250)")
     p.add_argument("--memory", default="auto", choices=("auto", "none", "model-offload", "sequential-offload"))
     p.add_argument("--prompt-embeds", default=None, metavar="FILE", help="precomputed prompt embeddings")
@@ -45,9 +46,9 @@ def read_records(run_dir: Path) -> list[dict]:
 
 
 def prompts_of(record: dict) -> list[str]:
-    """The prompts an image was made with ("a high quality photo" when it was unprompted)."""
+    """The prompts an image was made with (`defaults.UNPROMPTED_TEXT` when it was unprompted)."""
     prompts = record.get("prompts") or [record.get("prompt")]
-    return ["a high quality photo" if p is None else p for p in prompts]
+    return [UNPROMPTED_TEXT if p is None else p for p in prompts]
 
 
 def wrapper_for(record: dict, stage2, scale: int):

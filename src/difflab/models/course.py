@@ -73,7 +73,7 @@ class CourseDenoiser:
         self.net = net.to(device).eval()
         self.device = torch.device(device)
         self.path = spec.path()
-        self.prediction = "epsilon" if spec.objective == "ddpm" else "velocity"
+        self.prediction_type = "epsilon" if spec.objective == "ddpm" else "velocity"
         size = net.config["image_size"]
         h, w = (size, size) if isinstance(size, int) else size
         self.image_shape = (net.config["in_channels"], h, w)

@@ -35,7 +35,7 @@ from torch import Tensor
 
 from ..errors import UserError
 from ..guidance import GuidedDenoiser
-from ..paths import DiscretePath, deepfloyd_path, strided_timesteps
+from ..paths import DiscretePath, deepfloyd_path
 from ..sampling import NoiseSource, sample_loop
 from ..solvers import Solver
 from .protocol import Denoiser, ModelOutput
@@ -214,7 +214,7 @@ class _IFUNet:
 class _IFBase:
     """Attributes shared by the IF denoisers (spec §2.1: cosine path, ε, images in [−1, 1], text)."""
 
-    prediction = "epsilon"
+    prediction_type = "epsilon"
     value_range = (-1.0, 1.0)
     condition_kind = "text"
 
@@ -298,7 +298,7 @@ class BoundStageII:
 
     def __init__(self, joint: Denoiser, upscaled: Tensor):
         self.joint, self.upscaled = joint, upscaled
-        self.path, self.prediction = joint.path, joint.prediction
+        self.path, self.prediction_type = joint.path, joint.prediction_type
         self.value_range, self.condition_kind = joint.value_range, joint.condition_kind
         self.image_shape = tuple(upscaled.shape[1:])
 
@@ -312,14 +312,6 @@ class BoundStageII:
         up = self.upscaled.to(x_t).repeat(x_t.shape[0] // n, 1, 1, 1)  # CFG stacks [cond; uncond] batches
         out = self.joint(torch.cat([x_t, up], 1), t, cond)
         return ModelOutput(out.prediction[:, :c], None if out.variance is None else out.variance[:, :c])
-
-
-def even_timesteps(steps: int, num_train_steps: int = 1000) -> list[int]:
-    """`steps` evenly strided updates ending at 0 (30 → 990, 957, …, 0)."""
-    if not 1 <= steps < num_train_steps:
-        raise ValueError(f"steps must be in 1..{num_train_steps - 1}")
-    stride = (num_train_steps - 1) // steps
-    return strided_timesteps(stride * steps, stride)
 
 
 def upsample(stage2: IFStageII, images: Tensor, cond: Tensor | Sequence[str], seeds: Sequence[int], *,
@@ -341,7 +333,7 @@ def upsample(stage2: IFStageII, images: Tensor, cond: Tensor | Sequence[str], se
     guided = lambda joint: GuidedDenoiser(joint, guidance)  # noqa: E731
     bound = model.bind(images, noise, wrap=(lambda joint: wrap(guided(joint))) if wrap else guided)
     x = noise.randn(bound.image_shape, device=images.device)
-    return sample_loop(bound, x, timesteps or even_timesteps(steps), cond, solver=solver, noise=noise, progress=progress)
+    return sample_loop(bound, x, timesteps or bound.path.grid(steps), cond, solver=solver, noise=noise, progress=progress)
 
 
 # -- loading -----------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Every function works on any Part A model: DeepFloyd IF (``condition_kind == "tex
 staff prompts, "a high quality photo" as the unprompted condition, CFG γ = 7) and the course
 models (``"class"``: digits as conditions, the null class as the unprompted one, CFG γ = 5).
 
-Time grids: grid indices (i_start) always refer to the 33-step grid of `difflab.timesteps`, so
+Time grids: grid indices (i_start) always refer to the 33-step grid of `GaussianPath.grid`, so
 i_start = 10 is t = 690 on IF and t = 10/33 on a flow model, and every loop runs on that grid as the
 course's do. Under ``--quick`` loops continue from the same noisy image on an 8-step grid: the noise
 level of every edit is still the course's, only the number of steps back differs. A1.4 shows the
@@ -35,7 +35,7 @@ from ..illusions.anagrams import MultiViewDenoiser, view_clean
 from ..illusions.hybrids import FactorizedDenoiser
 from ..illusions.views import get_view
 from ..sampling import NoiseSource
-from ..timesteps import DEFAULT_STEPS, default_grid
+from ..defaults import GRID_STEPS as DEFAULT_STEPS
 from .deliverables import forward_times, test_image_spec
 from .figures import auto_zoom, grid_figure, save_png
 from .inputs import Inputs, inputs_for, load_input
@@ -154,9 +154,9 @@ def setup(ctx: TourContext) -> PartA:
         model = load_denoiser(ctx.model, device=torch.device("cpu") if not torch.cuda.is_available() else None)
         kind = model.condition_kind
         text = kind == "text"
-        grid = default_grid(model.path, DEFAULT_STEPS)
+        grid = model.path.grid(DEFAULT_STEPS)
         steps = ctx.pick(DEFAULT_STEPS, 8)
-        loop_grid = grid if steps == DEFAULT_STEPS else default_grid(model.path, steps)
+        loop_grid = grid if steps == DEFAULT_STEPS else model.path.grid(steps)
         gamma = None if kind == "none" else GUIDANCE.get(kind, 1.0)
         inputs = replace(inputs_for(tuple(model.image_shape)), test=test_image_spec(ctx, model))
         return PartA(model, kind, grid, loop_grid, steps, gamma, inputs, TEXT if text else CLASS)
@@ -244,7 +244,7 @@ def sampling_steps(ctx: TourContext, section: Section) -> None:
     with torch.inference_mode():
         den = P.denoiser(True)
         for n in counts:
-            grid = default_grid(P.model.path, n)
+            grid = P.model.path.grid(n)
             cond = torch.cat([P.cond(p) for p in prompts]) if P.kind != "none" else None
             rows.append(sample(den, grid, NoiseSource(seeds), cond))
     save_png(grid_figure(rows, P.range, col_labels=[P.label(p).strip('"')[:28] for p in prompts],

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..data import DATASETS
+from ..defaults import GUIDANCE
 from ..errors import UserError
 
 KINDS = ("denoise", "pure-noise", "ddpm", "flow")
@@ -65,7 +66,7 @@ class TrainConfig:
     beta_start: float = _option(1e-4, "DDPM: beta_1")
     beta_end: float = _option(0.02, "DDPM: beta_T")
     p_uncond: float = _option(0.1, "probability of dropping a class label to the null class")
-    guidance: float = _option(5.0, "CFG scale of class-conditioned sample grids: u + g(c - u)")
+    guidance: float = _option(GUIDANCE["class"], "CFG scale of class-conditioned sample grids: u + g(c - u)")
     sample_epochs: tuple[int, ...] = _option((1, 5, 10), "epochs after which sample grids are drawn, e.g. 1,5,10")
     sample_steps: int = _option(300, "sampling steps of the grids: flow Euler steps; DDPM strided steps (T = all)")
     samples: int = _option(40, "grid size for time-only and pure-noise models")
@@ -77,7 +78,7 @@ class TrainConfig:
     export_weights: str = _option("ema", "weights in model.safetensors: ema | raw")
     test_images: int = _option(256, "held-out images for the per-epoch test loss (0: none)")
     checkpoint_every: int = _option(0, "also checkpoint every this many steps (0: once per epoch)")
-    device: str = _option("cpu", "cpu | cuda | cuda:N | auto")
+    device: str = _option("auto", "auto (a CUDA GPU when one is visible, else the CPU) | cpu | cuda | cuda:N")
     threads: int = _option(0, "torch CPU threads (0: torch's default)")
     preset: str = _option("", "the preset the values started from, e.g. quick-flow-class")
 

@@ -33,7 +33,7 @@ from ..atomic import append_jsonl, atomic_write, write_json
 from ..data import load_dataset
 from ..errors import UserError
 from ..models.unet import CourseUNet, count_parameters
-from ..paths import course_ddpm_path
+from ..paths import FlowPath, course_ddpm_path
 from ..runs import new_run_dir, write_config
 from . import objectives
 from .checkpoints import Position, load_train_state, save_train_state
@@ -109,7 +109,7 @@ class Trainer:
                                   num_classes=len(self.class_names)).to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.ema = EMA(self.net, cfg.ema_decay, cfg.ema_warmup) if cfg.ema_decay > 0 else None
-        self.path = course_ddpm_path(cfg.num_train_steps, cfg.beta_start, cfg.beta_end) if cfg.kind == "ddpm" else None
+        self.path = course_ddpm_path(cfg.num_train_steps, cfg.beta_start, cfg.beta_end) if cfg.kind == "ddpm" else FlowPath()
         self.spec = model_spec(cfg, self.net, self.class_names, cfg.export_weights)
         self.pos = Position()
         self.latest = run_dir / "checkpoints" / "latest.safetensors"
@@ -188,7 +188,7 @@ class Trainer:
         c = objectives.class_condition(labels, len(self.class_names), p_uncond, g) if cfg.class_conditioned else None
         if cfg.kind == "ddpm":
             return objectives.ddpm_loss(net, self.path, x, t.to(self.device), noise, c)
-        return objectives.flow_loss(net, x, noise, t.to(self.device), c)
+        return objectives.flow_loss(net, self.path, x, noise, t.to(self.device), c)
 
     # ---------------------------------------------------------------- epochs, checkpoints, the end
     @torch.no_grad()
