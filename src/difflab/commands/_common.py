@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import load_dataset, load_image, open_image, save_image
-from ..defaults import GRID_STEPS, GUIDANCE, default_guidance as course_guidance, unprompted
+from ..defaults import GRID_STEPS, GUIDANCE, default_guidance as course_guidance, fast_sampling, unprompted
 from ..errors import UserError
 from ..frames import FrameRecorder, save_gif, save_strip
 from ..guidance import GuidedDenoiser
@@ -42,8 +42,9 @@ def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | Non
                         "prompt_embeds_dict.pth, or .safetensors), looked up before the T5 encoder")
     g.add_argument("--seed", type=int, default=0, help="seed of the first image; image k uses seed + k (default 0)")
     g.add_argument("--num", type=int, default=1, help="images per prompt (default 1)")
-    g.add_argument("--steps", type=int, default=GRID_STEPS,
-                   help=f"steps of the time grid, noise to clean (default {GRID_STEPS}: IF's 990→0 by 30)")
+    g.add_argument("--steps", type=int, default=None,
+                   help=f"steps of the time grid, noise to clean (default {GRID_STEPS}: IF's 990→0 by 30; "
+                        "`difflab sample` on a course model: its fast default, see --sampler)")
     add_solver_flags(g)
     g.add_argument("--guidance", type=float, default=None, help=guidance_help or
                    f"classifier-free guidance γ in u + γ(c − u) (default {GUIDANCE['text']:g} for text models, "
@@ -64,12 +65,24 @@ def add_solver_flags(group) -> None:
                        help="DDIM's noise level η in [0, 1] (default 0: deterministic); ddim only")
 
 
-def solver_from_args(args, path) -> Solver:
-    """The solver the flags name (default: the course's for the path), checked against the path."""
+def solver_and_steps(args, model, fast: bool, course_steps: int = GRID_STEPS) -> tuple[Solver, int]:
+    """The solver and grid steps the flags name, checked against the model's path.
+
+    Unnamed, they are the model's fast default where `fast` and one was measured (`defaults.FAST_SAMPLING`),
+    else the course's sampler on `course_steps` steps; naming --sampler alone keeps `course_steps`.
+    """
+    defaults = fast_sampling(model) if fast and args.sampler is None else None
+    name = args.sampler or (defaults[0] if defaults else None)
+    steps = args.steps if args.steps is not None else (defaults[1] if defaults else course_steps)
+    return named_solver(name, args.eta, model.path), steps
+
+
+def named_solver(name: str | None, eta: float | None, path) -> Solver:
+    """The solver called `name` (None: the course's for the path) with DDIM's η, checked against the path."""
     try:
-        if args.eta is not None and args.sampler != "ddim":
+        if eta is not None and name != "ddim":
             raise ValueError("--eta is DDIM's noise level: give it with --sampler ddim")
-        solver = make_solver(args.sampler, args.eta) if args.sampler else default_solver(path)
+        solver = make_solver(name, eta) if name else default_solver(path)
         solver.check(path)
     except ValueError as err:
         raise UserError(str(err)) from None
@@ -90,6 +103,7 @@ class Setup:
     model: object
     grid: list
     solver: Solver
+    steps: int
     guidance: float | None
     extra: dict = field(default_factory=dict)
 
@@ -104,8 +118,8 @@ class Setup:
         return lambda steps: tqdm(steps, desc=label, leave=False, file=sys.stderr)
 
 
-def setup(args, default_guidance: float | None = None) -> Setup:
-    """Load the model and check the shared flags (nothing is written yet)."""
+def setup(args, default_guidance: float | None = None, fast: bool = False) -> Setup:
+    """Load the model and check the shared flags (nothing is written yet); `fast`: see `solver_and_steps`."""
     if args.num < 1:
         raise UserError(f"--num must be at least 1, not {args.num}")
     if args.frames_every < 1:
@@ -113,13 +127,13 @@ def setup(args, default_guidance: float | None = None) -> Setup:
     if args.guidance is not None and (args.guidance < 0 or not math.isfinite(args.guidance)):
         raise UserError(f"--guidance must be a number ≥ 0, not {args.guidance}")
     model = load_denoiser(args.model, device=args.device, **deepfloyd_options(args))
-    grid = model.path.grid(args.steps)
-    solver = solver_from_args(args, model.path)
+    solver, steps = solver_and_steps(args, model, fast)
+    grid = model.path.grid(steps)
     guidance = None
     if model.condition_kind != "none":
         guidance = args.guidance if args.guidance is not None else (
             default_guidance if default_guidance is not None else course_guidance(model.condition_kind))
-    return Setup(args, model, grid, solver, guidance)
+    return Setup(args, model, grid, solver, steps, guidance)
 
 
 def deepfloyd_options(args) -> dict:
@@ -231,7 +245,7 @@ def start_run(s: Setup, command: str, config: dict) -> Path:
     """Create the run folder and its config.json (call only once every input is validated)."""
     run = new_run_dir(s.args.out, command.replace(" ", "-"))
     write_config(run, {"command": command, "model": s.args.model, "seed": s.args.seed, "num": s.args.num,
-                       "steps": s.args.steps, "sampler": s.solver.name, "eta": getattr(s.solver, "eta", None),
+                       "steps": s.steps, "sampler": s.solver.name, "eta": getattr(s.solver, "eta", None),
                        "guidance": s.guidance, "value_range": list(s.value_range), "grid": [float(t) for t in s.grid], **config})
     return run
 
@@ -239,7 +253,7 @@ def start_run(s: Setup, command: str, config: dict) -> Path:
 def base_argv(s: Setup, command: Sequence[str], seed: int) -> list[str]:
     """The shared part of the command line that remakes one image."""
     argv = ["difflab", *command, "--model", s.args.model, "--seed", str(seed), "--num", "1",
-            "--steps", str(s.args.steps), *solver_argv(s.solver)]
+            "--steps", str(s.steps), *solver_argv(s.solver)]
     if s.guidance is not None:
         argv += ["--guidance", repr(float(s.guidance))]
     if s.args.device:
@@ -251,7 +265,7 @@ def base_argv(s: Setup, command: Sequence[str], seed: int) -> list[str]:
 
 def record(run: Path, s: Setup, image_name: str, argv: list[str], **fields) -> None:
     """One JSON line for one image, with what remakes it."""
-    append_record(run, {"image": image_name, "model": s.args.model, "steps": s.args.steps, "sampler": s.solver.name,
+    append_record(run, {"image": image_name, "model": s.args.model, "steps": s.steps, "sampler": s.solver.name,
                         "guidance": s.guidance, "argv": argv, "command": " ".join(_quote(a) for a in argv), **fields})
 
 

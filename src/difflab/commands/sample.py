@@ -23,7 +23,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    s = common.setup(args)
+    s = common.setup(args, fast=True)
     model = s.model
     prompts = [common.normalise_prompt(model, p) for p in (args.prompt or [common.default_prompt(model)])]
     run_dir = common.start_run(s, "sample", {"prompts": prompts})

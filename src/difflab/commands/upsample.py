@@ -17,6 +17,7 @@ from ..illusions.anagrams import MultiViewDenoiser
 from ..illusions.hybrids import FactorizedDenoiser
 from ..illusions.views import get_view
 from ..runs import append_record, new_run_dir, write_config
+from ._common import add_solver_flags, named_solver
 
 
 def register(sub) -> None:
@@ -26,6 +27,7 @@ def register(sub) -> None:
     p.add_argument("--stage2", default="if-ii-l", help="if-ii-l (default), if-ii-m, a Hub id or a local folder")
     p.add_argument("--steps", type=int, default=30, help="stage II steps (default 30, the course's helper)")
     p.add_argument("--guidance", type=float, default=GUIDANCE["text"], help=f"CFG γ (default {GUIDANCE['text']:g})")
+    add_solver_flags(p)
     p.add_argument("--noise-level", type=int, default=250, help="noise added to the low-res guide (default 250)")
     p.add_argument("--memory", default="auto", choices=("auto", "none", "model-offload", "sequential-offload"))
     p.add_argument("--prompt-embeds", default=None, metavar="FILE", help="precomputed prompt embeddings")
@@ -77,21 +79,23 @@ def run(args) -> int:
     if args.prompt_embeds:
         options["prompt_embeds"] = args.prompt_embeds
     stage2 = load_deepfloyd_stage2(args.stage2, noise_level=args.noise_level, **options)
+    solver = named_solver(args.sampler, args.eta, stage2.path)
     out = new_run_dir(args.out, "upsample")
     write_config(out, {"command": "upsample", "source": str(run_dir), "stage2": args.stage2, "steps": args.steps,
-                       "guidance": args.guidance, "noise_level": args.noise_level})
+                       "sampler": solver.name, "eta": args.eta, "guidance": args.guidance,
+                       "noise_level": args.noise_level})
     for record in records:
         low = open_image(run_dir / record["image"]).size[0]
         image = load_image(run_dir / record["image"], low, (-1.0, 1.0))
         wrap = wrapper_for(record, stage2, stage2.image_shape[1] // low)
         cond = None if wrap else stage2.encode(prompts_of(record)[:1])
         big = upsample(stage2, image, cond, [int(record.get("seed", 0))], steps=args.steps,
-                       guidance=args.guidance, wrap=wrap)
+                       guidance=args.guidance, wrap=wrap, solver=solver)
         name = f"{Path(record['image']).stem}-stage2.png"
         save_image(big, out / name, (-1.0, 1.0))
         append_record(out, {"image": name, "source_image": record["image"], "seed": record.get("seed", 0),
                             "prompts": prompts_of(record), "procedure": record.get("procedure"),
                             "views": record.get("views"), "stage2": args.stage2, "steps": args.steps,
-                            "guidance": args.guidance, "noise_level": args.noise_level})
+                            "sampler": solver.name, "eta": args.eta, "guidance": args.guidance, "noise_level": args.noise_level})
     print(f"wrote {len(records)} stage II image(s) to {out}")
     return 0
