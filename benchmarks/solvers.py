@@ -1,7 +1,7 @@
 """Few-step sampling measured: classifier-FID, class accuracy and wall time against NFE, per solver and model.
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/solvers.py [--n 500] [--gammas 5,2]
-        [--models mnist-flow,mnist-ddpm] [--cache FILE] [--plot FILE] [--only-reference]
+        [--models mnist-flow,mnist-ddpm] [--cache FILE] [--plot FILE] [--report]
 
 For every shipped generator, every solver that runs on its path and every step count of the sweep,
 it samples N class-conditioned images (sample i: seed i, class i mod 10, CFG with γ), scores them
@@ -34,9 +34,11 @@ from difflab.solvers import make_solver
 
 REFERENCE = {"mnist-ddpm": ("ddpm", 300), "mnist-flow": ("euler", 100)}
 NFE_SWEEP = (4, 6, 8, 10, 15, 20)
+COARSE = (6, 10, 20)
+# The sweep fits a shared 2-core CPU: the full NFE list for DPM-Solver++ 2M, a coarser one for the others.
 # DDIM is left out on flow paths, where it is the Euler step exactly; on DDPM paths Euler in σ/α is DDIM.
-SWEEP = {"flow": {"euler": NFE_SWEEP, "heun": NFE_SWEEP, "dpm++2m": NFE_SWEEP},
-         "discrete": {"ddpm": (10, 20), "ddim": NFE_SWEEP, "heun": NFE_SWEEP, "dpm++2m": NFE_SWEEP}}
+SWEEP = {"flow": {"dpm++2m": NFE_SWEEP, "heun": (5, 9, 15), "euler": COARSE},
+         "discrete": {"dpm++2m": NFE_SWEEP, "heun": (5, 9, 15), "ddim": COARSE, "ddpm": (20,)}}
 
 
 def steps_for_nfe(solver_name: str, nfe: int) -> int:
@@ -84,16 +86,94 @@ def run_cell(cache: dict, cache_file: Path, context: dict, name: str, solver_nam
     return cell
 
 
-def plan(models: list[str], kinds: dict, gammas: list[float]) -> list[tuple[str, str, int, float]]:
-    """(model, solver, steps, γ) in the order they run: the first γ's references and sweeps, then the
-    other γ's sweeps, then their (costly) references."""
-    cells, late = [], []
+def plan(models: list[str], kinds: dict, gammas: list[float], which: str = "all") -> list[tuple[str, str, int, float]]:
+    """(model, solver, steps, γ) in the order they run: per γ, the sweeps, then the references (the
+    costliest cells: 100 and 300 steps), cheapest first, so that an interrupted run has the sweeps."""
+    cells = []
     for gamma in gammas:
-        for name in models:
-            (cells if gamma == gammas[0] else late).append((name, *REFERENCE[name], gamma))
+        for name in models if which != "references" else ():
             for solver_name, nfes in SWEEP[kinds[name]].items():
                 cells += [(name, solver_name, steps_for_nfe(solver_name, nfe), gamma) for nfe in nfes]
-    return cells + late
+        if which != "sweeps":
+            cells += sorted(((name, *REFERENCE[name], gamma) for name in models), key=lambda cell: cell[2])
+    return cells
+
+
+COLOURS = {"euler": "tab:blue", "ddim": "tab:cyan", "ddpm": "tab:orange", "heun": "tab:green", "dpm++2m": "tab:red"}
+
+
+def reference_of(cells: list[dict], name: str, gamma: float) -> dict | None:
+    solver_name, steps = REFERENCE[name]
+    return next((c for c in cells if c["model"] == name and c["gamma"] == gamma and c["solver"] == solver_name
+                 and c["steps"] == steps), None)
+
+
+def tables(cache: dict) -> str:
+    """Markdown: per model and γ, every cell beside the reference, and the fewest NFE within 10 % of it."""
+    cells, lines = list(cache.values()), []
+    for name in sorted({c["model"] for c in cells}, reverse=True):
+        for gamma in sorted({c["gamma"] for c in cells if c["model"] == name}, reverse=True):
+            ref = reference_of(cells, name, gamma)
+            rows = sorted((c for c in cells if c["model"] == name and c["gamma"] == gamma and c is not ref),
+                          key=lambda c: (c["solver"], c["nfe"]))
+            n, floor = (ref or rows[0])["n"], (ref or rows[0])["fid_floor"]
+            lines += [f"#### {name}, γ = {gamma:g} (N = {n}; real-vs-real FID floor {floor:.2f})", "",
+                      "| solver | steps | NFE | classifier-FID | FID / reference | class accuracy | wall time (s) |",
+                      "|---|---|---|---|---|---|---|"]
+            for c in ([ref] if ref else []) + rows:
+                ratio = f"{c['fid'] / ref['fid']:.2f}" if ref else "–"
+                label = f"**{c['solver']} (reference)**" if c is ref else c["solver"]
+                lines.append(f"| {label} | {c['steps']} | {c['nfe']} | {c['fid']:.2f} | {ratio} | "
+                             f"{100 * c['accuracy']:.1f} % | {c['seconds']:.0f} |")
+            if ref:
+                lines += ["", fewest_line(rows, ref)]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def fewest_line(rows: list[dict], ref: dict) -> str:
+    """Per solver, the fewest NFE whose FID is within 10 % of the reference's."""
+    best = {}
+    for c in rows:
+        if c["fid"] <= 1.1 * ref["fid"] and (c["solver"] not in best or c["nfe"] < best[c["solver"]]["nfe"]):
+            best[c["solver"]] = c
+    if not best:
+        return f"No solver of the sweep comes within 10 % of the reference FID {ref['fid']:.2f}."
+    parts = [f"{s} {c['nfe']} NFE (FID {c['fid']:.2f})" for s, c in sorted(best.items(), key=lambda kv: kv[1]["nfe"])]
+    return (f"Fewest NFE within 10 % of the reference (FID {ref['fid']:.2f} at {ref['nfe']} NFE): "
+            + ", ".join(parts) + ".")
+
+
+def plot(cache: dict, path: Path) -> None:
+    """FID against NFE per solver, one panel per model and γ, with the reference, its +10 % and the floor."""
+    import matplotlib
+    import matplotlib.ticker
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = list(cache.values())
+    panels = sorted({(c["model"], c["gamma"]) for c in cells}, key=lambda p: (p[0], -p[1]), reverse=True)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    for ax, (name, gamma) in zip(axes[0], panels):
+        ref = reference_of(cells, name, gamma)
+        for solver_name in sorted({c["solver"] for c in cells if c["model"] == name}):
+            pts = sorted((c["nfe"], c["fid"]) for c in cells if c["model"] == name and c["gamma"] == gamma
+                         and c["solver"] == solver_name and c is not ref)
+            if pts:
+                ax.plot(*zip(*pts), marker="o", ms=3, label=solver_name, color=COLOURS.get(solver_name))
+        if ref:
+            ax.axhline(ref["fid"], color="k", lw=1, label=f"reference ({ref['solver']} {ref['nfe']})")
+            ax.axhspan(ref["fid"], 1.1 * ref["fid"], color="k", alpha=0.08, label="reference +10 %")
+            ax.axhline(ref["fid_floor"], color="gray", ls=":", lw=1, label="real-vs-real floor")
+        ax.set(xscale="log", yscale="log", xlabel="NFE (network evaluations per image, before CFG)",
+               ylabel="classifier-FID", title=f"{name}, γ = {gamma:g}")
+        ax.set_xticks(NFE_SWEEP, [str(v) for v in NFE_SWEEP])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%.0f"))
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
 
 
 def main() -> None:
@@ -103,7 +183,15 @@ def main() -> None:
     parser.add_argument("--models", default="mnist-flow,mnist-ddpm")
     parser.add_argument("--batch", type=int, default=125)
     parser.add_argument("--cache", default="benchmarks/results/solvers-cells.json")
+    parser.add_argument("--cells", choices=("all", "sweeps", "references"), default="all")
+    parser.add_argument("--report", action="store_true", help="print the tables and draw the plot from the cache only")
+    parser.add_argument("--plot", default="benchmarks/results/solvers.png")
     args = parser.parse_args()
+    if args.report:  # --cache may list several files (e.g. of runs split over processes)
+        cache = {k: v for f in args.cache.split(",") for k, v in json.loads(Path(f).read_text()).items()}
+        print(tables(cache))
+        plot(cache, Path(args.plot))
+        return
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     cache_file = Path(args.cache)
     cache_file.parent.mkdir(parents=True, exist_ok=True)
@@ -116,9 +204,12 @@ def main() -> None:
         classifier = load_classifier(builtin_models()["classifier-mnist"])
         context[name] = (model, classifier, load_dataset(model.spec.dataset, "all").images)
     tick = time.perf_counter()
-    for name, solver_name, steps, gamma in plan(list(context), {n: c[0].path.kind for n, c in context.items()}, gammas):
+    for name, solver_name, steps, gamma in plan(list(context), {n: c[0].path.kind for n, c in context.items()}, gammas,
+                                            args.cells):
         run_cell(cache, cache_file, context, name, solver_name, steps, gamma, args.n, args.batch)
     print(f"total {time.perf_counter() - tick:.0f} s")
+    print(tables(cache))
+    plot(cache, Path(args.plot))
 
 
 if __name__ == "__main__":
