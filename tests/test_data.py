@@ -1,4 +1,4 @@
-"""Tests for difflab.data: datasets, idx files, image and mask loading, saving, built-in inputs."""
+"""Tests for difflab.data: datasets, idx files, image and mask loading, saving, built-in inputs, drawings."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from difflab import data
+from difflab.data import datasets
 from difflab.errors import UserError
 
 
@@ -122,7 +123,7 @@ def test_mnist_from_idx_files_in_root(tmp_path, gz):
 
 
 def test_fashion_mnist_missing_names_both_folders_and_the_debian_package(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "SYSTEM_FASHION_DIR", tmp_path / "system")
+    monkeypatch.setattr(datasets, "SYSTEM_FASHION_DIR", tmp_path / "system")
     with pytest.raises(UserError, match=r"Fashion-MNIST is not in .*difflab-data/fashion-mnist or .*system; "
                                         r"rerun with --download, apt-get install dataset-fashion-mnist"):
         data.load_dataset("fashion-mnist", "test")
@@ -137,7 +138,7 @@ def test_mnist_missing_without_download_explains_what_to_do(tmp_path):
 def test_mnist_download_failure_leaves_nothing_behind(tmp_path, monkeypatch):
     def offline(url, timeout=None):
         raise urllib.error.URLError("network is unreachable")
-    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", offline)
     root = tmp_path / "mnist"
     with pytest.raises(UserError) as err:
         data.load_dataset("mnist", "train", root=str(root), download=True)
@@ -166,7 +167,7 @@ def test_mnist_download_checks_size_and_writes_atomically(tmp_path, monkeypatch)
             return FakeResponse(body[: len(body) // 2], len(body))
         return FakeResponse(body, len(body))
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", mirror)
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", mirror)
     root = tmp_path / "mnist"
     root.mkdir()
     (root / "t10k-labels-idx1-ubyte").write_bytes(gzip.decompress(labels))  # only the images are missing
@@ -177,7 +178,7 @@ def test_mnist_download_checks_size_and_writes_atomically(tmp_path, monkeypatch)
     assert all(url.endswith("t10k-images-idx3-ubyte.gz") for url in calls)
 
     # every mirror now serves a truncated file
-    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout=None: FakeResponse(images[:100], 100))
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda url, timeout=None: FakeResponse(images[:100], 100))
     with pytest.raises(UserError, match="could not be downloaded"):
         data.load_dataset("mnist", "train", root=str(tmp_path / "other"), download=True)
     assert files_under(tmp_path / "other") == []
@@ -454,3 +455,49 @@ def test_sketches_are_deterministic_drawings_on_white(name):
 def test_unknown_sketch_lists_the_names():
     with pytest.raises(UserError, match="house, tree, face, boat, flower"):
         data.draw_sketch("dragon")
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_digits_are_deterministic_white_strokes_centred_on_black(digit):
+    first = data.draw_digit(digit, 28)
+    assert first.mode == "L" and first.size == (28, 28) and first.tobytes() == data.draw_digit(digit, 28).tobytes()
+    pixels = np.asarray(first)
+    rows, cols = np.nonzero(pixels > 128)
+    assert pixels.max() == 255 and (pixels < 30).mean() > 0.5  # white ink on a mostly black canvas
+    assert rows.min() >= 2 and rows.max() <= 25 and cols.min() >= 2 and cols.max() <= 25  # MNIST's 20-px box
+
+
+def test_digits_differ_from_each_other_and_unknown_ones_are_refused():
+    drawn = {data.draw_digit(d, 28).tobytes() for d in range(10)}
+    assert len(drawn) == 10
+    with pytest.raises(UserError, match="digits 0-9 only"):
+        data.draw_digit(12)
+
+
+# ------------------------------------------------------------------------- the display transform
+
+def test_to_pixels_maps_the_value_range_clips_and_keeps_or_repeats_grey():
+    grey = torch.tensor([[-3.0, -1.0], [0.0, float("nan")]])  # (H, W) in [-1, 1]
+    assert data.to_pixels(grey).shape == (1, 2, 2, 3)
+    assert data.to_pixels(grey, grey_as_rgb=False)[0, ..., 0].tolist() == [[0, 0], [128, 0]]
+    rgb = torch.stack([torch.full((2, 2), v) for v in (0.0, 0.5, 2.0)])  # (C, H, W) in [0, 1]
+    assert data.to_pixels(rgb, (0.0, 1.0))[0, 0, 0].tolist() == [0, 128, 255]
+    assert np.array_equal(np.asarray(data.to_pil(rgb, (0.0, 1.0))), data.to_pixels(rgb, (0.0, 1.0))[0])
+    with pytest.raises(ValueError, match="C = 1 or 3"):
+        data.to_pixels(torch.zeros(1, 2, 4, 4))
+
+
+def test_gif_keeps_every_grey_frame_exactly_and_holds_the_last(tmp_path):
+    frames = [Image.fromarray(np.full((6, 8), level, np.uint8), "L") for level in (0, 77, 200)]
+    path = data.save_gif(frames, tmp_path / "a.gif", ms_per_frame=50, hold_last_ms=700)
+    with Image.open(path) as gif:
+        seen = []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            seen.append((int(np.asarray(gif.convert("L")).mean()), gif.info["duration"]))
+        assert gif.info["loop"] == 0
+    assert seen == [(0, 50), (77, 50), (200, 700)]
+    with pytest.raises(UserError, match="refusing to overwrite"):
+        data.save_gif(frames, path)
+    with pytest.raises(ValueError, match="at least one frame"):
+        data.save_gif([], tmp_path / "b.gif")

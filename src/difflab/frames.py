@@ -16,8 +16,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .atomic import atomic_write
-from .data import make_grid, save_image, to_pil
+from .data.display import make_grid, save_gif as write_gif, save_image, to_pil
 from .sampling import StepState
 
 
@@ -65,12 +64,7 @@ def save_gif(frames: list[Frame], path: str | os.PathLike, value_range: tuple[fl
     pictures = [to_pil(frame_picture(f), value_range) for f in frames]
     scale = max(1, -(-min_size // max(1, min(pictures[0].size))))
     pictures = [p.resize((p.width * scale, p.height * scale), Image.Resampling.NEAREST) for p in pictures]
-    durations = [duration_ms] * (len(pictures) - 1) + [hold_ms]
-    path = Path(path)
-    with atomic_write(path) as handle:
-        pictures[0].save(handle, format="GIF", save_all=True, append_images=pictures[1:],
-                         duration=durations, loop=loop, optimize=False)
-    return path
+    return write_gif(pictures, path, duration_ms, hold_ms, loop=loop)
 
 
 def save_strip(frames: list[Frame], path: str | os.PathLike, value_range: tuple[float, float]) -> Path:

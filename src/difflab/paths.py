@@ -11,14 +11,10 @@ A model predicts one of ``"epsilon"`` (the noise), ``"x0"`` (the clean image) or
 (dx_t/dt, flow paths only). On a known path each converts to the others, which is what lets
 guidance, views and editing combine the predictions of any model.
 
-**The path knows its time.** Each path owns its time convention, so code above it never asks
-which kind of path it holds: `grid` (the one time-grid rule, below), `noisiest` and `clean` (the
-two ends), `is_noisier`, `continue_grid`, `parse_time` (a user's ``--t``), `time_at_noise` and
-`time_batch` (the (N,) time tensor a model is called with).
-
-The grid rule: every procedure runs on N + 1 times from the noisiest to the cleanest (N = ``steps``,
-default `defaults.GRID_STEPS` = 33, the course's 34-entry list), so a grid index i (SDEdit's
-``i_start``) is the point where i of the N steps are done, on any model:
+**The path knows its time**, so code above it never asks which kind of path it holds: `grid`,
+`noisiest`, `clean`, `is_noisier`, `continue_grid`, `parse_time`, `time_at_noise`, `time_batch`.
+The grid rule: N + 1 times from the noisiest to the cleanest (N = ``steps``, default
+`defaults.GRID_STEPS` = 33), so grid index i (``i_start``) is where i of N steps are done:
 
 * Discrete paths: the uniform integer grid of N strides that reaches furthest into the noise —
   stride = T_max // N, times stride·N, stride·(N − 1), …, 0, with T_max = `noisiest` (IF: 999,

@@ -101,7 +101,8 @@ def test_partb_figures(tmp_path, capsys):
     (["eval", "m", "--n", "7"], ["eval", "m", "--num", "7"]),
     (["partb", "mean", "m", "--count", "7"], ["partb", "mean", "m", "--num", "7"]),
     (["train", "flow", "--samples", "7"], ["train", "flow", "--num", "7"]),
-    (["illusion", "hybrid", "--prompt", "1", "--sigma", "1.5"], ["illusion", "hybrid", "--prompt", "1", "--blur-sigma", "1.5"]),
+    (["illusion", "hybrid", "--prompt", "1", "--sigma", "1.5"],
+     ["illusion", "hybrid", "--prompt", "1", "--blur-sigma", "1.5"]),
 ])
 def test_old_spellings_still_parse_to_the_new_flags_and_stay_out_of_help(old, new, capsys):
     from difflab.cli import build_parser

@@ -30,7 +30,8 @@ def register(sub) -> None:
                         "(all figures but noising)")
     parser.add_argument("--dataset", help="digits to use (default: the model's dataset, else mnist-5k)")
     parser.add_argument("--index", type=int, default=0, help="first test digit to show (default 0)")
-    num = parser.add_argument("--num", type=int, default=None, help="digits (noising 5, denoise 3) or samples (mean 10)")
+    num = parser.add_argument("--num", type=int, default=None,
+                              help="digits (noising 5, denoise 3) or samples (mean 10)")
     old_spelling(parser, "--count", num)
     parser.add_argument("--sigma", type=float, default=None, help="noise level of the denoise panel "
                         "(default: the model's training σ)")

@@ -45,8 +45,9 @@ def register(sub) -> None:
         if f.type == "bool":
             options.add_argument(own, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
             continue
-        action = options.add_argument(_RENAMED.get(f.name, own), dest=f.name, type=_PARSERS.get(f.type, str),
-                                      default=None, metavar=_RENAMED.get(f.name, f.name).strip("-").upper(), help=help_text)
+        flag = _RENAMED.get(f.name, own)
+        action = options.add_argument(flag, dest=f.name, type=_PARSERS.get(f.type, str), default=None,
+                                      metavar=flag[2:].replace("-", "_").upper(), help=help_text)
         if f.name in _RENAMED:
             old_spelling(parser, own, action)
     parser.set_defaults(func=run)

@@ -17,6 +17,7 @@ from ..illusions.anagrams import MultiViewDenoiser
 from ..illusions.hybrids import FactorizedDenoiser
 from ..illusions.views import get_view
 from ..runs import append_record, new_run_dir, write_config
+from ..upsampling import STAGE2_STEPS, upsample
 from ._common import add_solver_flags, named_solver
 
 
@@ -25,7 +26,8 @@ def register(sub) -> None:
                        description=__doc__.split("\n\n", 1)[1])
     p.add_argument("run", help="a run folder of sample, edit or illusion made with --model deepfloyd-if")
     p.add_argument("--stage2", default="if-ii-l", help="if-ii-l (default), if-ii-m, a Hub id or a local folder")
-    p.add_argument("--steps", type=int, default=30, help="stage II steps (default 30, the course's helper)")
+    p.add_argument("--steps", type=int, default=STAGE2_STEPS,
+                   help=f"stage II steps (default {STAGE2_STEPS}, the course's helper)")
     p.add_argument("--guidance", type=float, default=GUIDANCE["text"], help=f"CFG γ (default {GUIDANCE['text']:g})")
     add_solver_flags(p)
     p.add_argument("--noise-level", type=int, default=250, help="noise added to the low-res guide (default 250)")
@@ -70,7 +72,7 @@ def wrapper_for(record: dict, stage2, scale: int):
 
 
 def run(args) -> int:
-    from ..models.deepfloyd import load_deepfloyd_stage2, upsample  # diffusers only when asked for
+    from ..models.deepfloyd import load_deepfloyd_stage2  # diffusers only when asked for
 
     run_dir = Path(args.run)
     records = [r for r in read_records(run_dir) if r.get("image")]

@@ -109,7 +109,8 @@ class Trainer:
                                   num_classes=len(self.class_names)).to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.ema = EMA(self.net, cfg.ema_decay, cfg.ema_warmup) if cfg.ema_decay > 0 else None
-        self.path = course_ddpm_path(cfg.num_train_steps, cfg.beta_start, cfg.beta_end) if cfg.kind == "ddpm" else FlowPath()
+        self.path = (course_ddpm_path(cfg.num_train_steps, cfg.beta_start, cfg.beta_end) if cfg.kind == "ddpm"
+                     else FlowPath())
         self.spec = model_spec(cfg, self.net, self.class_names, cfg.export_weights)
         self.pos = Position()
         self.latest = run_dir / "checkpoints" / "latest.safetensors"

@@ -48,7 +48,7 @@ def ddpm_loss(net: nn.Module, path: DiscretePath, x0: Tensor, t_index: Tensor, n
 
 def flow_loss(net: nn.Module, path: FlowPath, x0: Tensor, noise: Tensor, t: Tensor,
               c: Tensor | None = None) -> Tensor:
-    """‖(x0 − ε) − u_θ(x_t, t[, c])‖² with x_t = path.add_noise(x0, ε, t) (spec B.3–B.5, Algorithms B.1/B.3).
+    """‖(x0 − ε) − u_θ(x_t, t[, c])‖² with x_t = path.add_noise(x0, ε, t) (spec B.3–B.5, Alg. B.1/B.3).
 
     t: (N,) in [0, 1], 0 = noise, 1 = data; the target x0 − ε is dx_t/dt on this path.
     """
