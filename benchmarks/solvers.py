@@ -86,14 +86,16 @@ def run_cell(cache: dict, cache_file: Path, context: dict, name: str, solver_nam
     return cell
 
 
-def plan(models: list[str], kinds: dict, gammas: list[float], which: str = "all") -> list[tuple[str, str, int, float]]:
+def plan(models: list[str], kinds: dict, gammas: list[float], which: str = "all",
+         solvers: set[str] | None = None) -> list[tuple[str, str, int, float]]:
     """(model, solver, steps, γ) in the order they run: per γ, the sweeps, then the references (the
     costliest cells: 100 and 300 steps), cheapest first, so that an interrupted run has the sweeps."""
     cells = []
     for gamma in gammas:
         for name in models if which != "references" else ():
             for solver_name, nfes in SWEEP[kinds[name]].items():
-                cells += [(name, solver_name, steps_for_nfe(solver_name, nfe), gamma) for nfe in nfes]
+                if solvers is None or solver_name in solvers:
+                    cells += [(name, solver_name, steps_for_nfe(solver_name, nfe), gamma) for nfe in nfes]
         if which != "sweeps":
             cells += sorted(((name, *REFERENCE[name], gamma) for name in models), key=lambda cell: cell[2])
     return cells
@@ -152,9 +154,10 @@ def plot(cache: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     cells = list(cache.values())
-    panels = sorted({(c["model"], c["gamma"]) for c in cells}, key=lambda p: (p[0], -p[1]), reverse=True)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
-    for ax, (name, gamma) in zip(axes[0], panels):
+    models = sorted({c["model"] for c in cells}, reverse=True)
+    gammas = sorted({c["gamma"] for c in cells}, reverse=True)
+    fig, axes = plt.subplots(len(models), len(gammas), figsize=(4.6 * len(gammas), 3.8 * len(models)), squeeze=False)
+    for ax, (name, gamma) in zip(axes.flat, [(m, g) for m in models for g in gammas]):
         ref = reference_of(cells, name, gamma)
         for solver_name in sorted({c["solver"] for c in cells if c["model"] == name}):
             pts = sorted((c["nfe"], c["fid"]) for c in cells if c["model"] == name and c["gamma"] == gamma
@@ -184,6 +187,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=125)
     parser.add_argument("--cache", default="benchmarks/results/solvers-cells.json")
     parser.add_argument("--cells", choices=("all", "sweeps", "references"), default="all")
+    parser.add_argument("--solvers", default=None, help="comma-separated: sweep only these solvers")
     parser.add_argument("--report", action="store_true", help="print the tables and draw the plot from the cache only")
     parser.add_argument("--plot", default="benchmarks/results/solvers.png")
     args = parser.parse_args()
@@ -205,7 +209,7 @@ def main() -> None:
         context[name] = (model, classifier, load_dataset(model.spec.dataset, "all").images)
     tick = time.perf_counter()
     for name, solver_name, steps, gamma in plan(list(context), {n: c[0].path.kind for n, c in context.items()}, gammas,
-                                            args.cells):
+                                            args.cells, set(args.solvers.split(",")) if args.solvers else None):
         run_cell(cache, cache_file, context, name, solver_name, steps, gamma, args.n, args.batch)
     print(f"total {time.perf_counter() - tick:.0f} s")
     print(tables(cache))
