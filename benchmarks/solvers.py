@@ -172,7 +172,7 @@ def plot(cache: dict, path: Path) -> None:
                ylabel="classifier-FID", title=f"{name}, γ = {gamma:g}")
         ax.set_xticks(NFE_SWEEP, [str(v) for v in NFE_SWEEP])
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%.0f"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%.3g"))
         ax.legend(fontsize=6)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
