@@ -47,7 +47,8 @@ def steps_for_nfe(solver_name: str, nfe: int) -> int:
 
 
 @torch.no_grad()
-def sample_cell(model, solver, steps: int, gamma: float, n: int, batch: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+def sample_cell(model, solver, steps: int, gamma: float, n: int,
+                batch: int) -> tuple[torch.Tensor, torch.Tensor, float]:
     """(images in [0, 1], labels, seconds) for n guided samples on the model's `steps`-step grid."""
     grid = model.path.grid(steps)
     labels = torch.arange(n) % 10

@@ -172,7 +172,8 @@ def test_dpm_solver_pp_2m_equals_diffusers_step_by_step(case):
     """
     if case == "deepfloyd-cosine":
         path, grid = deepfloyd_path(), strided_timesteps(990, 90) + [-1]
-        schedule, peer_times, model_time = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2"), grid[:-1], int
+        schedule = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+        peer_times, model_time = grid[:-1], int
     else:
         path, grid = course_ddpm_path(), strided_timesteps(300, 30)
         betas = torch.linspace(1e-4, 0.02, 300, dtype=torch.float64).tolist()

@@ -69,7 +69,7 @@ class GaussianDenoiser(PointDenoiser):
         return ModelOutput({"epsilon": eps, "x0": x0, "velocity": x0 - eps}[self.prediction_type])
 
     def ode_solution(self, x_t, t, t_end):
-        """x at t_end on the ODE through x_t at t: the standardised value (x − α·μ)/√(α²s² + σ²) is constant."""
+        """x at t_end on the ODE through x_t at t: (x − α·μ)/√(α²s² + σ²) is constant along it."""
         def spread(u):
             return (self.path.alpha(u) ** 2 * self.std**2 + self.path.sigma(u) ** 2).sqrt()
         z = (x_t - self.path.alpha(t) * self.target) / spread(t)

@@ -143,7 +143,8 @@ class DDPM(Solver):
 
 @dataclass
 class DDIM(Solver):
-    """DDIM on any Gaussian path: x_{t'} = α_{t'}·x̂0 + √(σ_{t'}² − s²)·ε̂ + s·z, s = `ddim_noise_scale`(η)."""
+    """DDIM on any Gaussian path: x_{t'} = α_{t'}·x̂0 + √(σ_{t'}² − s²)·ε̂ + s·z,
+    with s = `ddim_noise_scale`(η)."""
 
     eta: float = 0.0
     name = "ddim"

@@ -246,7 +246,8 @@ def start_run(s: Setup, command: str, config: dict) -> Path:
     run = new_run_dir(s.args.out, command.replace(" ", "-"))
     write_config(run, {"command": command, "model": s.args.model, "seed": s.args.seed, "num": s.args.num,
                        "steps": s.steps, "sampler": s.solver.name, "eta": getattr(s.solver, "eta", None),
-                       "guidance": s.guidance, "value_range": list(s.value_range), "grid": [float(t) for t in s.grid], **config})
+                       "guidance": s.guidance, "value_range": list(s.value_range),
+                       "grid": [float(t) for t in s.grid], **config})
     return run
 
 
