@@ -7,7 +7,8 @@ from difflab.editing import (chain_hooks, compare_denoisers, forward_noise, inpa
 from difflab.errors import UserError
 from difflab.guidance import GuidedDenoiser
 from difflab.paths import FlowPath, course_ddpm_path, deepfloyd_path
-from difflab.sampling import DDIMRule, NoiseSource, sample_loop
+from difflab.sampling import NoiseSource, sample_loop
+from difflab.solvers import DDIM
 from toy import PointDenoiser
 
 PATHS = {"if": deepfloyd_path(), "ddpm": course_ddpm_path(), "flow": FlowPath()}
@@ -43,7 +44,7 @@ def test_iterative_denoise_from_a_grid_time_is_the_course_loop():
     ours = iterative_denoise(model, x, 690, grid, NoiseSource([9]))
     course = sample_loop(model, x, grid, start=10, noise=NoiseSource([9]))
     assert torch.equal(ours, course)
-    off_grid = iterative_denoise(model, x, 500, grid, NoiseSource([9]), rule=DDIMRule())
+    off_grid = iterative_denoise(model, x, 500, grid, NoiseSource([9]), solver=DDIM())
     assert torch.allclose(off_grid, target, atol=0.05)  # IF's t = 0 keeps σ = 0.0064 of noise
     model, target = point("ddpm")
     x = forward_noise(model.path, target, 100, NoiseSource([3]))
@@ -145,7 +146,7 @@ def test_inpaint_from_i_start_starts_as_sdedit_does(objective):
     model = tiny_denoiser(objective)
     grid, image = model.path.grid(8), torch.rand(1, 1, 28, 28)
     everything = torch.ones(1, 1, 28, 28)
-    loop = dict(rule=DDIMRule())  # deterministic after the forward noise, which both draw first
+    loop = dict(solver=DDIM())  # deterministic after the forward noise, which both draw first
     edited = sdedit(model, image, grid, NoiseSource([4]), model.encode([3]), i_start=5, **loop)
     painted = inpaint(model, image, everything, grid, NoiseSource([4]), model.encode([3]), i_start=5, **loop)
     assert torch.equal(edited, painted)

@@ -3,7 +3,8 @@ import torch
 
 from difflab.errors import UserError
 from difflab.paths import FlowPath, course_ddpm_path, deepfloyd_path, strided_timesteps
-from difflab.sampling import DDIMRule, DDPMRule, EulerRule, NoiseSource, check_i_start, default_rule, sample_loop
+from difflab.sampling import NoiseSource, check_i_start, sample_loop
+from difflab.solvers import DDIM, DDPM, Euler, default_solver
 from toy import PointDenoiser
 
 
@@ -14,13 +15,13 @@ def test_noise_source_is_per_image():
     assert not torch.equal(a[0], a[1])
 
 
-@pytest.mark.parametrize("rule", [DDIMRule(), DDPMRule()])
+@pytest.mark.parametrize("rule", [DDIM(), DDPM()])
 def test_discrete_sampling_reaches_the_data_point(rule):
     target = torch.rand(1, 1, 4, 4, dtype=torch.float64)
     model = PointDenoiser(course_ddpm_path(), target)
     ts = strided_timesteps(300, 30)
     x = NoiseSource([0, 1]).randn((1, 4, 4), dtype=torch.float64)
-    out = sample_loop(model, x, ts, rule=rule, noise=NoiseSource([5, 6]))
+    out = sample_loop(model, x, ts, solver=rule, noise=NoiseSource([5, 6]))
     # DDIM lands exactly on the point; DDPM too, since ᾱ_0 = 1 on the course path and x̂0 is exact.
     assert torch.allclose(out, target.expand(2, 1, 4, 4), atol=1e-9)
 
@@ -29,7 +30,7 @@ def test_flow_euler_reaches_the_data_point_and_counts_steps():
     target = torch.rand(1, 1, 4, 4, dtype=torch.float64)
     model = PointDenoiser(FlowPath(), target, prediction_type="velocity")
     x = NoiseSource([0]).randn((1, 4, 4), dtype=torch.float64)
-    out = sample_loop(model, x, FlowPath().grid(7), rule=EulerRule())
+    out = sample_loop(model, x, FlowPath().grid(7), solver=Euler())
     assert torch.allclose(out, target, atol=1e-9)
     assert model.calls == 7
 
@@ -39,7 +40,7 @@ def test_start_index_and_hook():
     ts = strided_timesteps()
     seen = []
     x = torch.randn(1, 1, 2, 2, dtype=torch.float64)
-    sample_loop(model, x, ts, rule=DDIMRule(), start=10, hook=lambda s: seen.append((s.t, s.t_next)))
+    sample_loop(model, x, ts, solver=DDIM(), start=10, hook=lambda s: seen.append((s.t, s.t_next)))
     assert seen[0] == (690, 660) and seen[-1] == (30, 0) and len(seen) == 23  # spec §2.6: 23 updates
     with pytest.raises(ValueError):
         sample_loop(model, x, ts, start=33)
@@ -48,16 +49,15 @@ def test_start_index_and_hook():
 def test_rules_refuse_wrong_path():
     model = PointDenoiser(FlowPath(), torch.zeros(1, 1, 2, 2), prediction_type="velocity")
     with pytest.raises(ValueError, match="DDPM update needs a discrete"):
-        sample_loop(model, torch.randn(1, 1, 2, 2), FlowPath().grid(2), rule=DDPMRule())
-    with pytest.raises(ValueError, match="Euler update needs a flow path"):
-        EulerRule().check(deepfloyd_path())
+        sample_loop(model, torch.randn(1, 1, 2, 2), FlowPath().grid(2), solver=DDPM())
     for path in (deepfloyd_path(), FlowPath()):
-        DDIMRule().check(path)  # DDIM runs on any Gaussian path
+        DDIM().check(path)  # DDIM and Euler run on any Gaussian path
+        Euler().check(path)
 
 
-def test_default_rule_is_the_courses_own():
-    assert isinstance(default_rule(course_ddpm_path()), DDPMRule)
-    assert isinstance(default_rule(FlowPath()), EulerRule)
+def test_default_solver_is_the_courses_own():
+    assert isinstance(default_solver(course_ddpm_path()), DDPM)
+    assert isinstance(default_solver(FlowPath()), Euler)
 
 
 def test_i_start_must_leave_a_step():
@@ -75,7 +75,7 @@ def test_seed_gives_same_image_whatever_the_batch():
 
     def run(seeds):
         noise = NoiseSource(seeds)
-        return sample_loop(model, noise.randn((1, 4, 4)), ts, rule=DDPMRule(), noise=noise)
+        return sample_loop(model, noise.randn((1, 4, 4)), ts, solver=DDPM(), noise=noise)
 
     alone, batch = run([7]), run([3, 7, 11])
     assert torch.allclose(alone[0], batch[1], atol=1e-6)

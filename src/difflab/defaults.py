@@ -29,6 +29,28 @@ ITERATIVE_I_START = 10
 FORWARD_FRACTIONS = (0.25, 0.5, 0.75)
 
 
+# Few-step sampling (issue 11; measured in benchmarks/RESULTS.md, N = 500): per shipped model, the solver
+# and grid steps with the fewest network evaluations whose classifier-FID is within 10 % of the course
+# sampler's at full length (300 DDPM / 100 Euler steps) at both γ = 5 and γ = 2: mnist-flow 1.07× / 1.06×
+# at 6 steps of DPM-Solver++ 2M; mnist-ddpm 0.85× / 1.09× at 4 (at γ = 2 its ODE drifts to 1.3× with more
+# steps). `difflab sample` and `difflab eval` start from them; the Part A procedures (edit, denoise,
+# illusion, the tour's Part A) keep the course's sampler on the GRID_STEPS grid, on which their
+# deliverables and --i-start are defined. `--sampler ddpm` / `--sampler euler` is the course's sampler.
+FAST_SAMPLING: dict[str, tuple[str, int]] = {"mnist-flow": ("dpm++2m", 6), "mnist-ddpm": ("dpm++2m", 4)}
+
+# A course model trained by the user samples like the shipped model of its objective.
+FAST_SAMPLING_BY_OBJECTIVE: dict[str, tuple[str, int]] = {"flow": FAST_SAMPLING["mnist-flow"],
+                                                          "ddpm": FAST_SAMPLING["mnist-ddpm"]}
+
+
+def fast_sampling(model) -> tuple[str, int] | None:
+    """(solver, steps) of the fast default for a loaded model; None where none was measured (IF)."""
+    spec = getattr(model, "spec", None)
+    if spec is None:
+        return None
+    return FAST_SAMPLING.get(getattr(model, "name", None)) or FAST_SAMPLING_BY_OBJECTIVE.get(spec.objective)
+
+
 def default_guidance(condition_kind: str) -> float:
     """The course's γ for a model that takes this kind of condition."""
     return GUIDANCE.get(condition_kind, 1.0)

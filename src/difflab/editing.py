@@ -21,7 +21,8 @@ from torch import Tensor
 from .filters import BlurResult, best_blur, gaussian_blur, psnr
 from .models.protocol import Denoiser
 from .paths import GaussianPath, _broadcast
-from .sampling import NoiseSource, StepHook, StepState, UpdateRule, check_i_start, sample_loop
+from .sampling import NoiseSource, StepHook, StepState, check_i_start, sample_loop
+from .solvers import Solver
 
 
 def _expand(x: Tensor, n: int) -> Tensor:
@@ -57,10 +58,10 @@ def chain_hooks(*hooks: StepHook | None) -> StepHook | None:
 
 
 def sample(denoiser: Denoiser, timesteps: Sequence, noise: NoiseSource, cond: Tensor | None = None, *,
-           rule: UpdateRule | None = None, hook: StepHook | None = None, progress=None) -> Tensor:
+           solver: Solver | None = None, hook: StepHook | None = None, progress=None) -> Tensor:
     """Generate from pure noise (spec §2.7, §2.8 with a guided denoiser)."""
     x = noise.randn(denoiser.image_shape)
-    return sample_loop(denoiser, x, timesteps, cond, rule=rule, noise=noise, hook=hook, progress=progress)
+    return sample_loop(denoiser, x, timesteps, cond, solver=solver, noise=noise, hook=hook, progress=progress)
 
 
 def iterative_denoise(denoiser: Denoiser, x_t: Tensor, t, grid: Sequence, noise: NoiseSource,

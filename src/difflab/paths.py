@@ -94,7 +94,7 @@ class GaussianPath:
 
     kind: str
     time_dtype: torch.dtype
-    update_rules: tuple[str, ...]  # names in `sampling.RULES` that run on this path, the course's own first
+    solvers: tuple[str, ...]  # names in `solvers.SOLVERS` that run on this path, the course's own first
 
     # -- time: each subclass states its convention ------------------------------------------------
     def grid(self, steps: int = GRID_STEPS) -> list:  # pragma: no cover - abstract
@@ -195,7 +195,7 @@ class DiscretePath(GaussianPath):
     name: str = "discrete"
     kind: str = "discrete"
     time_dtype = torch.long
-    update_rules = ("ddpm", "ddim")
+    solvers = ("ddpm", "ddim", "euler", "heun", "dpm++2m")
 
     @property
     def noisiest(self) -> int:
@@ -255,7 +255,7 @@ class FlowPath(GaussianPath):
     name: str = "flow"
     kind: str = "flow"
     time_dtype = torch.float32
-    update_rules = ("euler", "ddim")
+    solvers = ("euler", "ddim", "heun", "dpm++2m")
 
     @property
     def noisiest(self) -> float:

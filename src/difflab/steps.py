@@ -1,5 +1,7 @@
 """Update rules: pure functions of tensors that move x_t to x_{t'}; they never call a model.
 
+The solvers of `difflab.solvers` call the model and feed its predictions to these formulas.
+
 Noise is always passed in, so every rule is deterministic under test. Scalars such as ᾱ_t may be
 numbers, 0-dim tensors or per-sample tensors broadcastable against the image batch.
 """
@@ -69,6 +71,33 @@ def ddim_step(x0_hat: Tensor, eps_hat: Tensor, alpha_next: Tensor, sigma_next: T
     if noise is not None:
         x_next = x_next + eta_sigma * noise
     return x_next
+
+
+def ddim_noise_scale(h: Tensor, sigma_next: Tensor, eta: float) -> Tensor:
+    """s = η·σ_{t'}·√(1 − e^{−2h}), h = λ_{t'} − λ_t, the DDIM noise of Song et al. eq. 16 on any Gaussian path.
+
+    η = 1 gives the DDPM posterior variance σ_{t'}²·(1 − (α_t·σ_{t'}/(α_{t'}·σ_t))²) (eq. A.3's β̃ on a
+    DDPM path); η = 0 gives deterministic DDIM.
+    """
+    return eta * sigma_next * torch.sqrt(-torch.expm1(-2 * h))
+
+
+def log_snr(alpha: Tensor, sigma: Tensor) -> Tensor:
+    """λ = log(α/σ), the time variable of DPM-Solver (Lu et al. 2022); +∞ at the clean end, −∞ at pure noise."""
+    return torch.log(alpha) - torch.log(sigma)
+
+
+def dpm_solver_pp_step(x_t: Tensor, x0_hat: Tensor, sigma_ratio: Tensor, alpha_next: Tensor, h: Tensor,
+                       x0_prev: Tensor | None = None, h_prev: Tensor | None = None) -> Tensor:
+    """DPM-Solver++ in data prediction (Lu et al. 2022b, eqs. 9 and Algorithm 2, "2M" with the midpoint form).
+
+    First order (DDIM): x_{t'} = (σ_{t'}/σ_t)·x_t − α_{t'}·(e^{−h} − 1)·x̂0, h = λ_{t'} − λ_t.
+    Second order, with the previous step's x̂0 and its step h_prev = λ_t − λ_prev (r = h_prev / h):
+    D = x̂0 + (x̂0 − x̂0_prev)/(2r) replaces x̂0.
+    """
+    if x0_prev is not None:
+        x0_hat = x0_hat + 0.5 * (x0_hat - x0_prev) / (h_prev / h)
+    return sigma_ratio * x_t - alpha_next * torch.expm1(-h) * x0_hat
 
 
 def euler_step(x_t: Tensor, velocity: Tensor, dt: Tensor | float) -> Tensor:

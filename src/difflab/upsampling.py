@@ -16,7 +16,8 @@ from torch import Tensor
 from .defaults import GUIDANCE
 from .guidance import GuidedDenoiser
 from .models.protocol import Denoiser
-from .sampling import NoiseSource, UpdateRule, sample_loop
+from .sampling import NoiseSource, sample_loop
+from .solvers import Solver
 
 if TYPE_CHECKING:
     from .models.deepfloyd import IFStageII
@@ -27,7 +28,7 @@ STAGE2_STEPS = 30  # the course's stage II helper
 def upsample(stage2: IFStageII, images: Tensor, cond: Tensor | Sequence[str] | None, seeds: Sequence[int], *,
              timesteps: Sequence[int] | None = None, steps: int = STAGE2_STEPS, guidance: float = GUIDANCE["text"],
              noise_level: int | None = None, wrap: Callable[[Denoiser], Denoiser] | None = None,
-             rule: UpdateRule | None = None, progress: Callable | None = None) -> Tensor:
+             solver: Solver | None = None, progress: Callable | None = None) -> Tensor:
     """Stage II: (N, 3, h, w) images in [−1, 1] → (N, 3, 256, 256), CFG-guided, one seed per image.
 
     cond: prompt embeddings (N, 77, 4096), prompts, or None when `wrap` holds its own conditions.
@@ -45,4 +46,4 @@ def upsample(stage2: IFStageII, images: Tensor, cond: Tensor | Sequence[str] | N
     bound = model.bind(images, noise, wrap=(lambda joint: wrap(guided(joint))) if wrap else guided)
     x = noise.randn(bound.image_shape, device=images.device)
     grid = timesteps or model.path.grid(steps)
-    return sample_loop(bound, x, grid, cond, rule=rule, noise=noise, progress=progress)
+    return sample_loop(bound, x, grid, cond, solver=solver, noise=noise, progress=progress)

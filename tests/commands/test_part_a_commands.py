@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from difflab.cli import main
+from difflab.defaults import FAST_SAMPLING_BY_OBJECTIVE, GRID_STEPS
 
 FAST = ["--steps", "4", "--quiet"]
 
@@ -28,10 +29,35 @@ def test_sample_records_remake_images_and_seeds_ignore_the_batch(tmp_path, model
                  "--out", str(tmp_path / "a"), *FAST]) == 0
     recs = records(tmp_path / "a")
     assert [r["seed"] for r in recs] == [10, 11, 12] and all(r["prompt"] == "3" for r in recs)
-    assert recs[1]["guidance"] == 5.0 and recs[1]["sampler"] == "ddpm"
+    # `sample` on a course DDPM starts from the fast default solver; the record names it, so it replays.
+    assert recs[1]["guidance"] == 5.0 and recs[1]["sampler"] == FAST_SAMPLING_BY_OBJECTIVE["ddpm"][0]
     assert remake(recs[1], tmp_path / "b") == (tmp_path / "a" / recs[1]["image"]).read_bytes()
     config = json.loads((tmp_path / "a" / "config.json").read_text())
     assert config["grid"][0] == 300 and len(config["grid"]) == 5
+
+
+@pytest.mark.parametrize("flags, sampler, steps", [
+    ([], FAST_SAMPLING_BY_OBJECTIVE["flow"][0], FAST_SAMPLING_BY_OBJECTIVE["flow"][1]),
+    (["--sampler", "euler"], "euler", GRID_STEPS),  # the course's sampler, one flag away, on the course grid
+    (["--sampler", "ddim", "--eta", "0.5", "--steps", "3"], "ddim", 3)])
+def test_sample_defaults_to_the_fast_solver_and_every_solver_replays(tmp_path, model_files, flags, sampler, steps):
+    out = tmp_path / "a"
+    assert main(["sample", "--model", str(model_files["flow-class"]), "--prompt", "2", "--out", str(out), "--quiet",
+                 *flags]) == 0
+    rec = records(out)[0]
+    assert rec["sampler"] == sampler and rec["steps"] == steps
+    assert ("--eta" in rec["argv"]) == ("--eta" in flags)
+    assert remake(rec, tmp_path / "b") == (out / rec["image"]).read_bytes()
+
+
+def test_edit_keeps_the_course_sampler_and_refuses_eta_without_ddim(tmp_path, model_files, capsys):
+    flow = str(model_files["flow-class"])
+    assert main(["edit", "sdedit", "--model", flow, "--image", "digit:3", "--i-start", "3", "--quiet",
+                 "--out", str(tmp_path / "a")]) == 0
+    rec = records(tmp_path / "a")[0]
+    assert rec["sampler"] == "euler" and rec["steps"] == GRID_STEPS
+    assert main(["sample", "--model", flow, "--sampler", "heun", "--eta", "0.3", "--out", str(tmp_path / "b")]) == 2
+    assert "--eta" in capsys.readouterr().err and not (tmp_path / "b").exists()
 
 
 def test_every_command_runs_and_remakes_its_images(tmp_path, model_files, monkeypatch):

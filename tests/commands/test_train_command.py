@@ -1,8 +1,11 @@
 """`difflab train` on the command line: bad input is one line and exit 2, with nothing written."""
 
+import json
+
 import pytest
 
 from difflab.cli import main
+from difflab.defaults import FAST_SAMPLING_BY_OBJECTIVE
 
 
 def code(argv):
@@ -72,6 +75,13 @@ def test_eval_scores_a_trained_run(tmp_path, capsys):
     assert "classifier-FID" in out and "class accuracy" in out
     assert (tmp_path / "eval" / "metrics.json").is_file() and (tmp_path / "eval" / "samples.png").is_file()
     assert code(["eval", str(run), "--num", "0"]) == 2 and "--num must be" in capsys.readouterr().err
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["sampler"] == FAST_SAMPLING_BY_OBJECTIVE["flow"][0] and metrics["steps"] == 2
+    assert main(["eval", str(run), "--num", "10", "--steps", "2", "--sampler", "heun", "--quiet",
+                 "--out", str(tmp_path / "heun")]) == 0
+    assert json.loads((tmp_path / "heun" / "metrics.json").read_text())["sampler"] == "heun"
+    assert "3 network evaluations" in capsys.readouterr().out
+    assert code(["eval", str(run), "--sampler", "ddpm"]) == 2 and "DDPM update" in capsys.readouterr().err
 
 
 def test_partb_figures(tmp_path, capsys):

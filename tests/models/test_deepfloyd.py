@@ -18,7 +18,8 @@ from difflab.models.placement import auto_memory, choose_memory
 from difflab.models.prompts import load_prompt_dict
 from difflab.models.protocol import Denoiser, ModelOutput
 from difflab.paths import deepfloyd_path, strided_timesteps
-from difflab.sampling import DDPMRule, NoiseSource, sample_loop
+from difflab.sampling import NoiseSource, sample_loop
+from difflab.solvers import DDPM
 from difflab.upsampling import upsample
 from models.tiny_if import SIZE, SIZE2, WIDTH, make_tiny_if, make_tiny_if_stage2
 
@@ -72,7 +73,7 @@ def test_sampling_step_uses_the_learned_variance_like_diffusers(folders, stage1)
 
     cond = stage1.encode(["a high quality photo"])
     x = NoiseSource([3]).randn(stage1.image_shape)
-    ours = sample_loop(stage1, x, TS[:2], cond, rule=DDPMRule(), noise=NoiseSource([7]))
+    ours = sample_loop(stage1, x, TS[:2], cond, solver=DDPM(), noise=NoiseSource([7]))
     scheduler = DDPMScheduler.from_pretrained(folders[0], subfolder="scheduler", thresholding=False, clip_sample=False)
     scheduler.set_timesteps(timesteps=TS)
     out = stage1(x, torch.tensor([TS[0]]), cond)

@@ -19,14 +19,15 @@ import torch
 
 from .. import validate
 from ..data import save_image
-from ..defaults import GRID_STEPS, GUIDANCE, default_guidance as course_guidance, unprompted
+from ..defaults import GRID_STEPS, GUIDANCE, default_guidance as course_guidance, fast_sampling, unprompted
 from ..errors import UserError
 from ..frames import FrameRecorder, save_gif, save_strip
 from ..guidance import GuidedDenoiser
 from ..image_inputs import input_size, load_input  # noqa: F401 (the commands' own names for them)
 from ..models.registry import DEFAULT_MODEL, is_deepfloyd, load_denoiser
 from ..runs import append_record, new_run_dir, write_config
-from ..sampling import RULES, StepState, UpdateRule, default_rule
+from ..sampling import StepState
+from ..solvers import SOLVERS, Solver, default_solver, make_solver
 
 
 def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | None = None) -> None:
@@ -42,10 +43,10 @@ def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | Non
                         "prompt_embeds_dict.pth, or .safetensors), looked up before the T5 encoder")
     g.add_argument("--seed", type=int, default=0, help="seed of the first image; image k uses seed + k (default 0)")
     g.add_argument("--num", type=int, default=1, help="images per prompt (default 1)")
-    g.add_argument("--steps", type=int, default=GRID_STEPS,
-                   help=f"steps of the time grid, noise to clean (default {GRID_STEPS}: IF's 990→0 by 30)")
-    g.add_argument("--sampler", choices=sorted(RULES), default=None,
-                   help="update rule (default: ddpm on DDPM/IF models, euler on flow models)")
+    g.add_argument("--steps", type=int, default=None,
+                   help=f"steps of the time grid, noise to clean (default {GRID_STEPS}: IF's 990→0 by 30; "
+                        "`difflab sample` on a course model: its fast default, see --sampler)")
+    add_solver_flags(g)
     g.add_argument("--guidance", type=float, default=None, help=guidance_help or
                    f"classifier-free guidance γ in u + γ(c − u) (default {GUIDANCE['text']:g} for text models, "
                    f"{GUIDANCE['class']:g} for class models)")
@@ -70,6 +71,45 @@ class Caller:
     load_model: Callable[..., object] | None = None
 
 
+def add_solver_flags(group) -> None:
+    """--sampler and --eta, shared by every command that samples (eval too)."""
+    group.add_argument("--sampler", choices=list(SOLVERS), default=None,
+                       help="solver (default: ddpm on DDPM/IF models, euler on flow models; "
+                            "heun and dpm++2m reach the same quality in fewer steps)")
+    group.add_argument("--eta", type=float, default=None,
+                       help="DDIM's noise level η in [0, 1] (default 0: deterministic); ddim only")
+
+
+def solver_and_steps(args, model, fast: bool, course_steps: int = GRID_STEPS) -> tuple[Solver, int]:
+    """The solver and grid steps the flags name, checked against the model's path.
+
+    Unnamed, they are the model's fast default where `fast` and one was measured (`defaults.FAST_SAMPLING`),
+    else the course's sampler on `course_steps` steps; naming --sampler alone keeps `course_steps`.
+    """
+    defaults = fast_sampling(model) if fast and args.sampler is None else None
+    name = args.sampler or (defaults[0] if defaults else None)
+    steps = args.steps if args.steps is not None else (defaults[1] if defaults else course_steps)
+    return named_solver(name, args.eta, model.path), steps
+
+
+def named_solver(name: str | None, eta: float | None, path) -> Solver:
+    """The solver called `name` (None: the course's for the path) with DDIM's η, checked against the path."""
+    try:
+        if eta is not None and name != "ddim":
+            raise ValueError("--eta is DDIM's noise level: give it with --sampler ddim")
+        solver = make_solver(name, eta) if name else default_solver(path)
+        solver.check(path)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    return solver
+
+
+def solver_argv(solver: Solver) -> list[str]:
+    """The flags that name this solver again (--eta only where DDIM's η is not 0)."""
+    eta = getattr(solver, "eta", 0.0)
+    return ["--sampler", solver.name] + (["--eta", repr(float(eta))] if eta else [])
+
+
 @dataclass
 class Setup:
     """The validated, resolved settings every command starts from."""
@@ -77,7 +117,8 @@ class Setup:
     args: argparse.Namespace
     model: object
     grid: list
-    rule: UpdateRule
+    solver: Solver
+    steps: int
     guidance: float | None
     extra: dict = field(default_factory=dict)
 
@@ -96,11 +137,14 @@ def check_shared_flags(args) -> None:
     """The shared flags' own rules (`difflab.validate`), before any model is loaded."""
     validate.integer(args.num, "--num", 1)
     check_work(args, args.num)
-    validate.integer(args.steps, "--steps", 1)
-    validate.work("--steps", args.steps, validate.MAX_STEPS, allow_long(args), "grid steps")
+    if args.steps is not None:  # None: the model's fast default or the course grid (`solver_and_steps`)
+        validate.integer(args.steps, "--steps", 1)
+        validate.work("--steps", args.steps, validate.MAX_STEPS, allow_long(args), "grid steps")
     validate.integer(args.frames_every, "--frames-every", 1)
     if args.guidance is not None:
         validate.number(args.guidance, "--guidance", 0)
+    if getattr(args, "eta", None) is not None:
+        validate.number(args.eta, "--eta", 0, 1)
     validate.device(args.device)
     validate.output_folder(args.out)
 
@@ -115,23 +159,19 @@ def check_work(args, images: int, seeds: int | None = None) -> None:
     validate.seeds(args.seed, images if seeds is None else seeds)
 
 
-def setup(args, default_guidance: float | None = None) -> Setup:
-    """Load the model and check the shared flags (nothing is written yet)."""
+def setup(args, default_guidance: float | None = None, fast: bool = False) -> Setup:
+    """Load the model and check the shared flags (nothing is written yet); `fast`: see `solver_and_steps`."""
     check_shared_flags(args)
     caller = getattr(args, "caller", None)
     load = caller.load_model if caller is not None and caller.load_model is not None else load_denoiser
     model = load(args.model, device=args.device, **deepfloyd_options(args))
-    grid = model.path.grid(args.steps)
-    rule = RULES[args.sampler]() if args.sampler else default_rule(model.path)
-    try:
-        rule.check(model.path)
-    except ValueError as err:
-        raise UserError(str(err)) from None
+    solver, steps = solver_and_steps(args, model, fast)
+    grid = model.path.grid(steps)
     guidance = None
     if model.condition_kind != "none":
         guidance = args.guidance if args.guidance is not None else (
             default_guidance if default_guidance is not None else course_guidance(model.condition_kind))
-    return Setup(args, model, grid, rule, guidance)
+    return Setup(args, model, grid, solver, steps, guidance)
 
 
 def deepfloyd_options(args) -> dict:
@@ -197,15 +237,16 @@ def start_run(s: Setup, command: str, config: dict) -> Path:
     """Create the run folder and its config.json (call only once every input is validated)."""
     run = new_run_dir(s.args.out, command.replace(" ", "-"))
     write_config(run, {"command": command, "model": s.args.model, "seed": s.args.seed, "num": s.args.num,
-                       "steps": s.args.steps, "sampler": s.rule.name, "guidance": s.guidance,
-                       "value_range": list(s.value_range), "grid": [float(t) for t in s.grid], **config})
+                       "steps": s.steps, "sampler": s.solver.name, "eta": getattr(s.solver, "eta", None),
+                       "guidance": s.guidance, "value_range": list(s.value_range),
+                       "grid": [float(t) for t in s.grid], **config})
     return run
 
 
 def base_argv(s: Setup, command: Sequence[str], seed: int) -> list[str]:
     """The shared part of the command line that remakes one image."""
     argv = ["difflab", *command, "--model", s.args.model, "--seed", str(seed), "--num", "1",
-            "--steps", str(s.args.steps), "--sampler", s.rule.name]
+            "--steps", str(s.steps), *solver_argv(s.solver)]
     if s.guidance is not None:
         argv += ["--guidance", repr(float(s.guidance))]
     if s.args.device:
@@ -217,7 +258,7 @@ def base_argv(s: Setup, command: Sequence[str], seed: int) -> list[str]:
 
 def record(run: Path, s: Setup, image_name: str, argv: list[str], **fields) -> None:
     """One JSON line for one image, with what remakes it."""
-    append_record(run, {"image": image_name, "model": s.args.model, "steps": s.args.steps, "sampler": s.rule.name,
+    append_record(run, {"image": image_name, "model": s.args.model, "steps": s.steps, "sampler": s.solver.name,
                         "guidance": s.guidance, "argv": argv, "command": " ".join(_quote(a) for a in argv), **fields})
 
 

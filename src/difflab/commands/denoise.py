@@ -79,7 +79,7 @@ def run(args) -> int:
         for k in range(args.num):
             seed, frames = args.seed + k, common.recorder(s)
             result = compare_denoisers(common.guided(s, [prompt]), original, t, s.grid, NoiseSource([seed]),
-                                       common.encode(model, prompt), blur=blur, rule=s.rule, hook=frames,
+                                       common.encode(model, prompt), blur=blur, solver=s.solver, hook=frames,
                                        progress=s.progress(f"t={t} seed {seed}"))
             argv = common.base_argv(s, ["denoise"], seed) + ["--image", args.image, "--t", str(t)]
             argv += common.prompt_argv(model, prompt) + (["--blur", args.blur] if args.blur else [])

@@ -76,7 +76,7 @@ def run_sdedit(args) -> int:
         for i in levels:
             frames = common.recorder(s)
             edited = sdedit(common.guided(s, [prompt]), original, s.grid, NoiseSource([seed]),
-                            common.encode(s.model, prompt), i_start=i, rule=s.rule, hook=frames,
+                            common.encode(s.model, prompt), i_start=i, solver=s.solver, hook=frames,
                             progress=s.progress(f"i_start {i} seed {seed}"))
             stem = f"{args.edit_name}-i{i}-seed{seed}"
             argv = common.base_argv(s, ["edit", args.edit_name], seed) + ["--image", args.image, "--i-start", str(i)]
@@ -134,7 +134,7 @@ def run_inpaint(args) -> int:
         seed, frames = args.seed + k, common.recorder(s)
         result = inpaint(common.guided(s, [prompt]), original, mask, s.grid, NoiseSource([seed]),
                          common.encode(s.model, prompt), i_start=args.i_start, jump=args.jump, repeats=args.resample,
-                         rule=s.rule, hook=frames, progress=s.progress(f"seed {seed}"))
+                         solver=s.solver, hook=frames, progress=s.progress(f"seed {seed}"))
         area = ["--mask", args.mask] if args.mask else ["--rect", args.rect]
         argv = common.base_argv(s, ["edit", "inpaint"], seed) + ["--image", args.image, *area,
                                                                   "--i-start", str(args.i_start), "--jump",

@@ -4,8 +4,9 @@
     difflab eval runs/my-flow --num 1000 --guidance 5 --steps 50
 
 Samples `--num` images (class-conditioned models: 1/K of them of every class, guided with u + γ(c − u))
-with the model's own sampler on its path's grid of `--steps` steps (`GaussianPath.grid`, the grid of
-every other command) — ancestral DDPM or Euler — and scores
+with the model's fast default solver and steps (`defaults.FAST_SAMPLING`, measured in
+benchmarks/RESULTS.md; `--sampler ddpm --steps 300` or `--sampler euler --steps 100` is the course's
+sampler at full length) on its path's grid (`GaussianPath.grid`, the grid of every other command) and scores
 them with the dataset's evaluation classifier against the real images of the dataset
 (`difflab.evaluation.evaluate_samples`). The summary line is printed and, with the samples' seeds,
 written to the run folder.
@@ -24,6 +25,7 @@ from ..figures import save_grid
 from ..models.registry import load_denoiser
 from ..runs import new_run_dir, write_config
 from . import old_spelling
+from ._common import add_solver_flags, solver_and_steps
 
 
 def register(sub) -> None:
@@ -34,7 +36,9 @@ def register(sub) -> None:
     old_spelling(parser, "--n", num)
     parser.add_argument("--guidance", type=float, default=GUIDANCE["class"],
                         help=f"CFG γ for class-conditioned models (default {GUIDANCE['class']:g})")
-    parser.add_argument("--steps", type=int, help="sampling steps (default: the model's own, else DDPM 300, flow 50)")
+    parser.add_argument("--steps", type=int, help="sampling steps (default: the model's fast default; with --sampler "
+                                                  "alone, the model's own sample_steps, else DDPM 300, flow 50)")
+    add_solver_flags(parser)
     parser.add_argument("--seed", type=int, default=0, help="sample i uses seed SEED + i; also seeds the metrics")
     parser.add_argument("--batch-size", type=int, default=250, help="images sampled at once")
     parser.add_argument("--classifier", help="classifier file (default: the shipped one for the model's dataset)")
@@ -57,18 +61,22 @@ def run(args) -> int:
     classifier_file = args.classifier or default_classifier(spec.dataset)
     classifier = load_classifier(classifier_file, device=denoiser.device)
     real = load_dataset(spec.dataset, "all")
-    steps = args.steps or spec.extra.get("sample_steps") or (spec.num_train_steps if spec.objective == "ddpm" else 50)
-    denoiser.path.grid(steps)  # a grid the path cannot make fails here, before the folder exists
+    own_steps = spec.extra.get("sample_steps") or (spec.num_train_steps if spec.objective == "ddpm" else 50)
+    solver, steps = solver_and_steps(args, denoiser, fast=True, course_steps=own_steps)
+    denoiser.path.grid(steps)  # a bad --steps fails here, before the run folder exists
     out = new_run_dir(args.out, "eval")
-    config = {"model": args.model, "n": args.num, "guidance": args.guidance, "steps": steps, "seed": args.seed,
+    config = {"model": args.model, "n": args.num, "guidance": args.guidance, "steps": steps,
+              "sampler": solver.name, "eta": args.eta, "seed": args.seed,
               "classifier": str(classifier_file), "real_images": f"{spec.dataset} all"}
     write_config(out, config)
 
-    samples, labels = sample_images(denoiser, args.num, args.guidance, steps, args.seed, args.batch_size, args.quiet)
+    samples, labels = sample_images(denoiser, args.num, args.guidance, steps, args.seed, args.batch_size, args.quiet,
+                                   solver)
     result = evaluate_samples(classifier, samples, labels, real.images, seed=args.seed)
     save_grid(samples[:100], out / "samples.png", 10, title=f"{args.model}: first 100 of {args.num} samples")
     write_json(out / "metrics.json", {**asdict(result), "summary": result.summary(), **config})
     print(result.summary())
+    print(f"sampled with {solver.name} on {steps} steps ({solver.nfe(steps)} network evaluations per image)")
     print(f"wrote {out}")
     return 0
 

@@ -69,7 +69,7 @@ def run_anagram(args) -> int:
     rows = []
     for k in range(args.num):
         seed, frames = args.seed + k, common.recorder(s)
-        image = sample(denoiser, s.grid, NoiseSource([seed]), None, rule=s.rule, hook=frames,
+        image = sample(denoiser, s.grid, NoiseSource([seed]), None, solver=s.solver, hook=frames,
                        progress=s.progress(f"seed {seed}"))
         seen = torch.cat([view_clean(v, image, model.value_range) for v in views])
         name = common.save(run_dir, f"anagram-seed{seed}.png", image, s)
@@ -99,7 +99,7 @@ def run_hybrid(args) -> int:
     full, small = [], []
     for k in range(args.num):
         seed, frames = args.seed + k, common.recorder(s)
-        image = sample(denoiser, s.grid, NoiseSource([seed]), None, rule=s.rule, hook=frames,
+        image = sample(denoiser, s.grid, NoiseSource([seed]), None, solver=s.solver, hook=frames,
                        progress=s.progress(f"seed {seed}"))
         name = common.save(run_dir, f"hybrid-seed{seed}.png", image, s)
         common.save(run_dir, f"hybrid-seed{seed}-small.png", downsample(image, args.small), s)

@@ -23,7 +23,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    s = common.setup(args)
+    s = common.setup(args, fast=True)
     model = s.model
     prompts = [common.normalise_prompt(model, p) for p in (args.prompt or [common.default_prompt(model)])]
     common.check_work(args, len(prompts) * args.num)
@@ -33,7 +33,7 @@ def run(args) -> int:
         prompt, seed = prompts[k // args.num], args.seed + k
         frames = common.recorder(s)
         image = sample(common.guided(s, [prompt]), s.grid, NoiseSource([seed]), common.encode(model, prompt),
-                       rule=s.rule, hook=frames, progress=s.progress(f"image {k + 1}"))
+                       solver=s.solver, hook=frames, progress=s.progress(f"image {k + 1}"))
         name = common.save(run_dir, f"sample-seed{seed}.png", image, s)
         argv = common.base_argv(s, ["sample"], seed) + common.prompt_argv(model, prompt)
         common.record(run_dir, s, name, argv, procedure="sample", seed=seed, prompt=prompt,

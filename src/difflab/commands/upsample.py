@@ -19,6 +19,7 @@ from ..illusions.views import get_view
 from ..models.registry import is_deepfloyd
 from ..runs import append_record, inside, new_run_dir, read_jsonl, write_config
 from ..upsampling import STAGE2_STEPS, upsample
+from ._common import add_solver_flags, named_solver
 
 
 def register(sub) -> None:
@@ -29,6 +30,7 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, default=STAGE2_STEPS,
                    help=f"stage II steps (default {STAGE2_STEPS}, the course's helper)")
     p.add_argument("--guidance", type=float, default=GUIDANCE["text"], help=f"CFG γ (default {GUIDANCE['text']:g})")
+    add_solver_flags(p)
     p.add_argument("--noise-level", type=int, default=250, help="noise added to the low-res guide (default 250)")
     p.add_argument("--memory", default="auto", choices=("auto", "none", "model-offload", "sequential-offload"))
     p.add_argument("--prompt-embeds", default=None, metavar="FILE", help="precomputed prompt embeddings")
@@ -120,21 +122,23 @@ def run(args) -> int:
     if args.prompt_embeds:
         options["prompt_embeds"] = args.prompt_embeds
     stage2 = load_deepfloyd_stage2(args.stage2, noise_level=args.noise_level, **options)
+    solver = named_solver(args.sampler, args.eta, stage2.path)
     out = new_run_dir(args.out, "upsample")
     write_config(out, {"command": "upsample", "source": str(run_dir), "stage2": args.stage2, "steps": args.steps,
-                       "guidance": args.guidance, "noise_level": args.noise_level})
+                       "sampler": solver.name, "eta": args.eta, "guidance": args.guidance,
+                       "noise_level": args.noise_level})
     for record in records:
         low = open_image(run_dir / record["image"]).size[0]
         image = load_image(run_dir / record["image"], low, (-1.0, 1.0))
         wrap = wrapper_for(record, stage2, stage2.image_shape[1] // low)
         cond = None if wrap else stage2.encode(prompts_of(record)[:1])
         big = upsample(stage2, image, cond, [int(record.get("seed", 0))], steps=args.steps,
-                       guidance=args.guidance, wrap=wrap)
+                       guidance=args.guidance, wrap=wrap, solver=solver)
         name = f"{Path(record['image']).stem}-stage2.png"
         save_image(big, out / name, (-1.0, 1.0))
         append_record(out, {"image": name, "source_image": record["image"], "seed": record.get("seed", 0),
                             "prompts": prompts_of(record), "procedure": record.get("procedure"),
                             "views": record.get("views"), "stage2": args.stage2, "steps": args.steps,
-                            "guidance": args.guidance, "noise_level": args.noise_level})
+                            "sampler": solver.name, "eta": args.eta, "guidance": args.guidance, "noise_level": args.noise_level})
     print(f"wrote {len(records)} stage II image(s) to {out}")
     return 0

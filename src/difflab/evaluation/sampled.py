@@ -31,8 +31,10 @@ def default_classifier(dataset: str) -> Path:
 
 
 @torch.no_grad()
-def sample_images(denoiser, n: int, guidance: float, steps: int, seed: int, batch: int, quiet: bool):
-    """(images (n, C, H, W) in [0, 1], intended labels (n,) or None), sample i from seed `seed + i`."""
+def sample_images(denoiser, n: int, guidance: float, steps: int, seed: int, batch: int, quiet: bool,
+                  solver=None):
+    """(images (n, C, H, W) in [0, 1], intended labels (n,) or None), sample i from seed `seed + i`;
+    `solver` None is the course's sampler for the path."""
     timesteps = denoiser.path.grid(steps)
     classes = denoiser.condition_kind == "class"
     labels = torch.arange(n) % len(denoiser.class_names) if classes else None
@@ -41,7 +43,7 @@ def sample_images(denoiser, n: int, guidance: float, steps: int, seed: int, batc
     for start in tqdm(range(0, n, batch), desc="sampling", unit="batch", disable=quiet):
         noise = NoiseSource(range(seed + start, seed + min(start + batch, n)))
         cond = denoiser.encode(labels[start:start + batch].tolist()) if classes else None
-        x = sample_loop(model, noise.randn(denoiser.image_shape), timesteps, cond, noise=noise)
+        x = sample_loop(model, noise.randn(denoiser.image_shape), timesteps, cond, solver=solver, noise=noise)
         images.append(x.clamp(0, 1).cpu())
     return torch.cat(images), labels
 
