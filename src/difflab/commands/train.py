@@ -18,6 +18,7 @@ import dataclasses
 from ..errors import UserError
 from ..training import TrainingInterrupted, resolve, resume, train
 from ..training.config import CONFIG_FIELDS, RECIPES, TrainConfig, preset, preset_names
+from ..training.emoji import EMOJI_PRESETS, emoji_preset, is_emoji_run, resume_emoji, train_emoji
 
 _SHOWN = ("kind", "conditioning", "hidden", "batch_size", "epochs", "lr", "lr_schedule", "sample_epochs",
           "sample_steps")
@@ -35,6 +36,7 @@ def register(sub) -> None:
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--list", action="store_true", help="list the presets and their hyperparameters")
+    parser.add_argument("--steps", type=int, help="emoji presets: optimizer steps of the run")
     parser.add_argument("--stop-after-steps", type=int, help=argparse.SUPPRESS)  # test hook: stop as if killed
     options = parser.add_argument_group("hyperparameters (override the preset)")
     for f in CONFIG_FIELDS:
@@ -63,11 +65,18 @@ def run(args) -> int:
     overrides = {f.name: getattr(args, f.name) for f in CONFIG_FIELDS if getattr(args, f.name) is not None}
     try:
         if args.resume:
-            if args.recipe or overrides or args.out:
+            if args.recipe or overrides or args.out or args.steps is not None:
                 raise UserError("--resume continues a run with its own config.json; give no recipe, --out or "
                                 "hyperparameter flags with it")
-            result = resume(args.resume, quiet=args.quiet, stop_after_steps=args.stop_after_steps)
+            again = resume_emoji if is_emoji_run(args.resume) else resume
+            result = again(args.resume, quiet=args.quiet, stop_after_steps=args.stop_after_steps)
+        elif args.recipe in EMOJI_PRESETS:
+            steps = {} if args.steps is None else {"steps": args.steps}
+            config = emoji_preset(args.recipe, **overrides, **steps)
+            result = train_emoji(config, args.out, quiet=args.quiet, stop_after_steps=args.stop_after_steps)
         else:
+            if args.steps is not None:
+                raise UserError("--steps applies to the emoji presets only; Part B recipes count --epochs")
             if not args.recipe:
                 raise UserError(f"name a recipe ({', '.join(RECIPES)}) or a preset, or --resume RUN_DIR")
             config = resolve(args.recipe, args.preset, **overrides)
