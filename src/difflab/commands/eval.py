@@ -22,6 +22,7 @@ from ..data import load_dataset
 from ..errors import UserError
 from ..figures import save_grid
 from ..guidance import GuidedDenoiser
+from ..models.emoji import EmojiDenoiser
 from ..models.registry import builtin_models, load_denoiser
 from ..paths import DiscretePath, flow_timesteps, strided_timesteps
 from ..runs import new_run_dir, write_config
@@ -32,7 +33,8 @@ def register(sub) -> None:
     parser = sub.add_parser("eval", help="score a DDPM or flow model: classifier-FID/KID with floors, class accuracy",
                             description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="a shipped model name, a model file or a training run folder")
-    parser.add_argument("--n", type=int, default=1000, help="samples to draw (default 1000)")
+    parser.add_argument("--n", type=int, default=1000, help="samples to draw (default 1000; the emoji model: "
+                        "n/50 per named emoji, at most 1000 → 20)")
     parser.add_argument("--guidance", type=float, default=5.0, help="CFG γ for class-conditioned models (default 5)")
     parser.add_argument("--steps", type=int, help="sampling steps (default: the model's own, else DDPM 300, flow 50)")
     parser.add_argument("--seed", type=int, default=0, help="sample i uses seed SEED + i; also seeds the metrics")
@@ -54,6 +56,8 @@ def run(args) -> int:
     if args.guidance < 0:
         raise UserError(f"--guidance must be ≥ 0, got {args.guidance}")
     denoiser = load_denoiser(args.model, device=args.device)
+    if isinstance(denoiser, EmojiDenoiser):
+        return _run_emoji(args, denoiser)
     spec = getattr(denoiser, "spec", None)
     if spec is None:
         raise UserError(f"{args.model} is not a course model; difflab eval scores the MNIST-style Part B models")
@@ -75,8 +79,26 @@ def run(args) -> int:
     return 0
 
 
+def _run_emoji(args, denoiser) -> int:
+    """difflab's own text-to-image model: issue 16's measurements at γ = 7 (`evaluation.emoji_eval`)."""
+    from ..evaluation import load_classifier
+    from ..evaluation.emoji_eval import evaluate_emoji
+
+    classifier = load_classifier(args.classifier or _default_classifier("emoji"), device="cpu")
+    out = new_run_dir(args.out, "eval")
+    per_prompt = max(1, args.n // 50)
+    write_config(out, {"model": args.model, "samples_per_prompt": per_prompt, "seed": args.seed})
+    result = evaluate_emoji(denoiser, classifier, per_prompt=per_prompt, seed=args.seed)
+    write_json(out / "metrics.json", result)
+    print(f"prompt accuracy {100 * result['prompt_accuracy']:.1f}% ({per_prompt} per prompt, γ = 7); "
+          f"classifier-FID {result['classifier_fid']:.2f} (floor {result['classifier_fid_floor']:.2f}); "
+          f"anagrams {100 * result['anagram_both_views']['mean']:.1f}%; hybrids {100 * result['hybrid_both_views']:.1f}%")
+    print(f"wrote {out}")
+    return 0
+
+
 def _default_classifier(dataset: str):
-    name = "classifier-fashion-mnist" if dataset == "fashion-mnist" else "classifier-mnist"
+    name = {"fashion-mnist": "classifier-fashion-mnist", "emoji": "classifier-emoji"}.get(dataset, "classifier-mnist")
     shipped = builtin_models()
     if name not in shipped:
         raise UserError(f"no shipped classifier {name}; pass --classifier FILE")

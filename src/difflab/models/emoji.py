@@ -22,7 +22,8 @@ from ..checkpoints import save_model_file
 from ..errors import UserError
 from ..paths import deepfloyd_path
 from .emoji_unet import EmojiUNet
-from .minilm import WIDTH, MiniLMEncoder, shared_encoder
+from ..defaults import UNPROMPTED_TEXT
+from .minilm import WIDTH, MiniLMEncoder, clean, shared_encoder
 from .protocol import ModelOutput
 
 FAMILY = "emoji"
@@ -79,9 +80,15 @@ class EmojiDenoiser:
         return ModelOutput(out.to(x_t.device))
 
     def encode(self, conditions: Sequence[str | None]) -> Tensor:
-        """(N, 384) MiniLM sentence embeddings; None and "" give the zero row (CFG's null prompt)."""
+        """(N, 384) MiniLM sentence embeddings; None, "" and the course's unprompted text give the zero row.
+
+        "a high quality photo" is IF's stand-in for no particular content (spec §2.5); this model has
+        no photos among its captions (MiniLM would place it next to "camera"), so it means the null
+        prompt here: SDEdit's unprompted projection stays unconditional, as the course intends.
+        """
         encoder = self._encoder or shared_encoder()
-        return encoder([None if c is None else str(c) for c in conditions]).to(self.device)
+        texts = [None if c is None or clean(str(c)).lower() == UNPROMPTED_TEXT else str(c) for c in conditions]
+        return encoder(texts).to(self.device)
 
 
 def load_emoji_denoiser(state: dict, spec: dict, device="cpu", name: str = "emoji") -> EmojiDenoiser:
