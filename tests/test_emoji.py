@@ -24,7 +24,7 @@ def test_rendering_is_deterministic_and_cached(tmp_path):
     again = emoji_data.load_emoji(folder=tmp_path)  # from the cache
     fresh = emoji_data.render(emoji_data.VOCABULARY[4])
     assert torch.equal(first.images, again.images)
-    pixels = torch.from_numpy(np.asarray(fresh)).permute(2, 0, 1).float()
+    pixels = torch.from_numpy(np.array(fresh)).permute(2, 0, 1).float()
     assert torch.equal(first.images[4], pixels.div(127.5).sub(1))
     assert first.images.shape == (len(emoji_data.VOCABULARY), 3, 32, 32)
     assert first.images.min() >= -1 and first.images.max() <= 1
@@ -201,7 +201,7 @@ def test_emoji_classifier_learns_a_few_emoji():
 
     data = emoji_data.load_emoji()
     few = emoji_data.EmojiDataset(data.images[:4], torch.arange(4), data.chars[:4], data.captions[:4])
-    model, report = train_emoji_classifier(epochs=3, copies=16, data=few)
+    model, report = train_emoji_classifier(epochs=10, copies=32, data=few, batch_size=16)
     assert model.config.in_channels == 3 and model.config.num_classes == 4
     held_out = jittered(few, 4, seed=99)
     assert class_accuracy(model, held_out.images, held_out.labels) >= 0.75

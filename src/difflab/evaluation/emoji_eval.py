@@ -68,12 +68,12 @@ def jittered(data: EmojiDataset, copies: int, seed: int) -> _Split:
 
 
 def train_emoji_classifier(epochs: int = 12, copies: int = 48, seed: int = 0, progress: bool = False,
-                           data: EmojiDataset | None = None):
+                           data: EmojiDataset | None = None, batch_size: int = 128):
     """(classifier, report) trained on `copies` jittered copies of every emoji per epoch."""
     data = data or load_emoji()
     train = _Split(ink(data.images).repeat(copies, 1, 1, 1), data.labels.repeat(copies), data.class_names)
     test = jittered(data, 4, seed + 1)
-    return train_classifier(train, test, epochs=epochs, batch_size=128, lr=3e-3, seed=seed, augment=JITTER,
+    return train_classifier(train, test, epochs=epochs, batch_size=batch_size, lr=3e-3, seed=seed, augment=JITTER,
                             progress=progress)
 
 
