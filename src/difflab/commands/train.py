@@ -5,6 +5,7 @@
     difflab train course-denoise --epochs 1 --out runs/den
     difflab train --resume runs/den                # after a crash or kill -9
     difflab train --list                           # every preset and its hyperparameters
+    difflab train emoji --out runs/emoji           # difflab's own text-to-image model (hours on one thread)
 
 Every field of `TrainConfig` is a flag (``--batch-size 128``, ``--sample-epochs 1,5,10``,
 ``--no-ema-warmup``); flags override the preset's values.
@@ -104,4 +105,7 @@ def _list() -> int:
     print(f"\nevery preset: dataset {defaults['dataset']}, p_uncond {defaults['p_uncond']}, guidance "
           f"{defaults['guidance']}, EMA {defaults['ema_decay']} with warm-up, T {defaults['num_train_steps']}, "
           f"beta {defaults['beta_start']}..{defaults['beta_end']}, seed {defaults['seed']}")
+    for name, c in EMOJI_PRESETS.items():
+        print(f"{name}: the emoji text-to-image model (IF's path), widths {list(c.channels)}, batch {c.batch_size}, "
+              f"{c.steps} steps, Adam {c.lr}, p_uncond {c.p_uncond}, EMA {c.ema_decay}, {c.threads} thread(s)")
     return 0

@@ -111,8 +111,9 @@ def emoji_preset(name: str, **overrides) -> EmojiConfig:
     known = {f.name for f in dataclasses.fields(EmojiConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise UserError(f"option(s) {', '.join(unknown)} do not apply to the emoji model; it takes "
-                        f"{', '.join(sorted(known - {'extra', 'preset'}))}")
+        raise UserError(f"option(s) {', '.join(unknown)} do not apply to the emoji model (its presets take "
+                        f"--steps, --batch-size, --lr, --p-uncond, --ema-decay, --seed, --threads, --device, "
+                        f"--checkpoint-every, --guidance)")
     return EMOJI_PRESETS[name].replace(**overrides, preset=name)
 
 
