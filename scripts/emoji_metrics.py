@@ -3,6 +3,7 @@
     python scripts/emoji_metrics.py classifier --out src/difflab/weights     # classifier-emoji.safetensors
     python scripts/emoji_metrics.py quality emoji --out /tmp/emoji-metrics.json
     python scripts/emoji_metrics.py speed emoji --out /tmp/emoji-speed.json
+    python scripts/emoji_metrics.py ship RUN_DIR     # latest checkpoint → weights/emoji.safetensors + metrics
 
 `quality` is `difflab.evaluation.emoji_eval.evaluate_emoji` (prompt accuracy, classifier-FID with
 its floor, anagram and hybrid rates); `speed` runs each Part A command of the CLI on the model once
@@ -26,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from difflab.atomic import write_json  # noqa: E402
 from difflab.evaluation import load_classifier, save_classifier  # noqa: E402
 from difflab.evaluation.emoji_eval import evaluate_emoji, train_emoji_classifier  # noqa: E402
-from difflab.models.registry import builtin_models, load_denoiser  # noqa: E402
+from difflab.models.registry import builtin_models, load_denoiser, weights_dir  # noqa: E402
+from difflab.training.emoji import export_checkpoint  # noqa: E402
 
 COMMANDS = {
     "sample": ["sample", "--prompt", "rocket"],
@@ -70,6 +72,20 @@ def speed(args) -> None:
     _write(args.out, {"model": args.model, "wall_s": timings, "load": open("/proc/loadavg").read().split()[:3]})
 
 
+def ship(args) -> None:
+    """Export a run's latest checkpoint, measure it, and write the shipped file with the metrics inside."""
+    torch.set_num_threads(args.threads)
+    target = Path(args.out)
+    with tempfile.TemporaryDirectory() as folder:
+        snapshot = export_checkpoint(args.run, Path(folder) / "snapshot.safetensors")
+        model = load_denoiser(str(snapshot), device="cpu")
+        clf = load_classifier(builtin_models()["classifier-emoji"])
+        metrics = evaluate_emoji(model, clf, per_prompt=args.per_prompt, illusion_seeds=args.seeds)
+    export_checkpoint(args.run, target, overwrite=True, extra_records={"metrics": metrics})
+    _write(None, metrics)
+    print(f"shipped {target} ({target.stat().st_size / 1e6:.1f} MB)")
+
+
 def _write(out: str | None, result: dict) -> None:
     print(json.dumps(result, indent=1, ensure_ascii=False))
     if out:
@@ -91,10 +107,15 @@ def main() -> None:
         p.add_argument("model")
         p.add_argument("--out")
     q.add_argument("--classifier")
-    q.add_argument("--per-prompt", type=int, default=4)
-    q.add_argument("--seeds", type=int, default=4)
+    sh = sub.add_parser("ship")
+    sh.add_argument("run")
+    sh.add_argument("--out", default=str(weights_dir() / "emoji.safetensors"))
+    sh.add_argument("--threads", type=int, default=1)
+    for p in (q, sh):
+        p.add_argument("--per-prompt", type=int, default=4)
+        p.add_argument("--seeds", type=int, default=4)
     args = parser.parse_args()
-    {"classifier": classifier, "quality": quality, "speed": speed}[args.what](args)
+    {"classifier": classifier, "quality": quality, "speed": speed, "ship": ship}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -116,7 +116,8 @@ def test_denoiser_follows_the_protocol(encoder):
     cond = model.encode(["rocket", None, "a high quality photo"])
     assert cond.shape == (3, 384) and not cond[1].any() and not cond[2].any()
     out = model(torch.randn(3, 3, 32, 32), torch.tensor([990, 500, 0]), cond)
-    assert out.prediction.shape == (3, 3, 32, 32) and out.variance is None
+    assert out.prediction.shape == (3, 3, 32, 32)
+    assert (out.variance == -1).all(), "the fixed posterior variance β̃, as IF's learned-range v = −1"
 
 
 def test_model_file_loads_by_path_and_rejects_a_mismatch(tmp_path):

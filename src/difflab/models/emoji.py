@@ -1,9 +1,14 @@
 """difflab's own text-to-image model behind the `Denoiser` protocol: the emoji UNet on IF's path.
 
 Like DeepFloyd IF stage I it predicts ε on the cosine path with T = 1000 (integer t, spec §2.1),
-reads images in [-1, 1] and takes text prompts; unlike IF it is 3×32×32, has a fixed variance
-(ModelOutput.variance is None) and encodes prompts with all-MiniLM-L6-v2 (`minilm`), so every
-Part A command runs on it offline with the course's numbers (t = 250/500/750, 990 → 0 by 30, γ = 7).
+reads images in [-1, 1] and takes text prompts; unlike IF it is 3×32×32, has a fixed variance and
+encodes prompts with all-MiniLM-L6-v2 (`minilm`), so every Part A command runs on it offline with
+the course's numbers (t = 250/500/750, 990 → 0 by 30, γ = 7).
+
+Variance: trained with L_simple only, the model has no variance of its own. The spec's "variance"
+picks the fixed one: "posterior" (default) is DDPM's β̃_t, reported as IF's learned-range value
+v = −1 so IF's update rule uses it unchanged; "beta" reports None (the sampler's β_t). On the
+30-step strided grid β̃ adds less noise on the last steps, where too few steps remain to remove it.
 
 Model file: the EMA weights (float16) with a spec ``{"family": "emoji", ...}`` naming the UNet
 config, path, prediction, text encoder, vocabulary and captions, plus records (training config,
@@ -35,7 +40,7 @@ SOURCES = {"data": "Noto Color Emoji (Debian fonts-noto-color-emoji), SIL Open F
 def emoji_spec(cfg, net: EmojiUNet, chars: Sequence[str], captions: Sequence[Sequence[str]]) -> dict:
     return {"family": FAMILY, "unet": dict(net.config), "path": "cosine-1000", "prediction": "epsilon",
             "value_range": [-1.0, 1.0], "text_encoder": "all-MiniLM-L6-v2 mean-pooled, L2-normalised; '' = zeros",
-            "vocabulary": list(chars), "captions": [list(c) for c in captions], "guidance": cfg.guidance,
+            "variance": "posterior", "vocabulary": list(chars), "captions": [list(c) for c in captions], "guidance": cfg.guidance,
             "sources": SOURCES}
 
 
@@ -66,6 +71,9 @@ class EmojiDenoiser:
         self.vocabulary = tuple(spec.get("vocabulary", ()))
         self.class_names = tuple(c[0] for c in spec.get("captions", ()))
         self.guidance = float(spec.get("guidance", 7.0))
+        self.variance = spec.get("variance", "posterior")
+        if self.variance not in ("posterior", "beta"):
+            raise UserError(f"{name}: unknown variance {self.variance!r} in the model file (posterior or beta)")
         self._encoder = encoder
 
     @torch.no_grad()
@@ -76,8 +84,8 @@ class EmojiDenoiser:
         if cond.shape != (n, WIDTH):
             raise ValueError(f"prompt embeddings of shape {tuple(cond.shape)} for a batch needing {(n, WIDTH)}")
         t = torch.as_tensor(t).reshape(-1).expand(n).to(self.device, torch.long)
-        out = self.net(x_t.to(self.device, torch.float32), t, cond.to(self.device, torch.float32))
-        return ModelOutput(out.to(x_t.device))
+        out = self.net(x_t.to(self.device, torch.float32), t, cond.to(self.device, torch.float32)).to(x_t.device)
+        return ModelOutput(out, torch.full_like(out, -1.0) if self.variance == "posterior" else None)
 
     def encode(self, conditions: Sequence[str | None]) -> Tensor:
         """(N, 384) MiniLM sentence embeddings; None, "" and the course's unprompted text give the zero row.

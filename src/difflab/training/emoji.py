@@ -289,7 +289,7 @@ def _truncate_stats(path: Path, step: int) -> None:
         handle.writelines(kept)
 
 
-def export_checkpoint(run_dir, out, overwrite: bool = False) -> Path:
+def export_checkpoint(run_dir, out, overwrite: bool = False, extra_records: dict | None = None) -> Path:
     """The EMA weights of a (running or stopped) emoji run's latest checkpoint as a model file.
 
     Reads checkpoints/latest.safetensors only (written atomically, so a running training is never
@@ -311,7 +311,7 @@ def export_checkpoint(run_dir, out, overwrite: bool = False) -> Path:
     data = load_emoji(cfg.image_size)
     records = {"train_config": cfg.to_dict(), "snapshot": {"step": position["step"],
                "images_seen": position["step"] * cfg.batch_size, "train_time_s": round(position["train_s"], 1),
-               "weights": prefix.rstrip(".")}}
+               "weights": prefix.rstrip(".")}, **(extra_records or {})}
     return export_emoji_model(out, net, cfg, data.chars, data.captions, records, overwrite=overwrite)
 
 
