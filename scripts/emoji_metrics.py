@@ -28,7 +28,7 @@ from difflab.atomic import write_json  # noqa: E402
 from difflab.evaluation import load_classifier, save_classifier  # noqa: E402
 from difflab.evaluation.emoji_eval import evaluate_emoji, train_emoji_classifier  # noqa: E402
 from difflab.models.registry import builtin_models, load_denoiser, weights_dir  # noqa: E402
-from difflab.training.emoji import export_checkpoint  # noqa: E402
+from difflab.training.emoji_export import export_checkpoint  # noqa: E402
 
 COMMANDS = {
     "sample": ["sample", "--prompt", "rocket"],

@@ -185,7 +185,8 @@ def test_cli_presets(tmp_path, capsys):
 def test_export_checkpoint_of_a_running_run(tmp_path):
     from difflab.models.registry import load_denoiser
     from difflab.training import TrainingInterrupted
-    from difflab.training.emoji import export_checkpoint, train_emoji
+    from difflab.training.emoji import train_emoji
+    from difflab.training.emoji_export import export_checkpoint
 
     with pytest.raises(TrainingInterrupted):
         train_emoji(_tiny_config(), tmp_path / "run", quiet=True, stop_after_steps=2)

@@ -29,7 +29,6 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..atomic import write_json
-from ..checkpoints import save_model_file
 from ..emoji_data import load_emoji
 from ..errors import UserError
 from ..models.emoji_unet import EmojiUNet
@@ -288,34 +287,3 @@ def _truncate_stats(path: Path, step: int) -> None:
     with atomic_write(path, overwrite=True, mode="w") as handle:
         handle.writelines(kept)
 
-
-def export_checkpoint(run_dir, out, overwrite: bool = False, extra_records: dict | None = None) -> Path:
-    """The EMA weights of a (running or stopped) emoji run's latest checkpoint as a model file.
-
-    Reads checkpoints/latest.safetensors only (written atomically, so a running training is never
-    disturbed); the records say which step the snapshot is of.
-    """
-    from safetensors import safe_open
-
-    latest = Path(run_dir) / "checkpoints" / "latest.safetensors"
-    if not latest.is_file():
-        raise UserError(f"{run_dir} has no checkpoint yet ({latest})")
-    with safe_open(str(latest), framework="pt") as handle:
-        meta = handle.metadata()
-        prefix = "ema." if any(k.startswith("ema.") for k in handle.keys()) else "model."
-        state = {k[len(prefix):]: handle.get_tensor(k) for k in handle.keys() if k.startswith(prefix)}
-    cfg = EmojiConfig.from_dict(json.loads(meta["config"]))
-    position = json.loads(meta["position"])
-    net = build_net(cfg)
-    net.load_state_dict(state)
-    data = load_emoji(cfg.image_size)
-    records = {"train_config": cfg.to_dict(), "snapshot": {"step": position["step"],
-               "images_seen": position["step"] * cfg.batch_size, "train_time_s": round(position["train_s"], 1),
-               "weights": prefix.rstrip(".")}, **(extra_records or {})}
-    return export_emoji_model(out, net, cfg, data.chars, data.captions, records, overwrite=overwrite)
-
-
-if __name__ == "__main__":  # python -m difflab.training.emoji RUN_DIR OUT.safetensors
-    import sys
-
-    print(export_checkpoint(sys.argv[1], sys.argv[2], overwrite=True))
