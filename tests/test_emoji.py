@@ -159,6 +159,15 @@ def test_resume_continues_bit_identically(tmp_path):
     assert json.loads((tmp_path / "cut" / "config.json").read_text())["model"] == "emoji"
 
 
+def test_a_vocabulary_subset_trains_and_exports_only_those_emoji(tmp_path):
+    from difflab.models.registry import load_denoiser
+    from difflab.training.emoji import train_emoji
+
+    result = train_emoji(_tiny_config(vocabulary_size=3, steps=2), tmp_path / "few", quiet=True)
+    model = load_denoiser(str(result.model_file), device="cpu")
+    assert model.vocabulary == emoji_data.VOCABULARY[:3]
+
+
 def test_batches_drop_captions_at_p_uncond(tmp_path):
     from difflab.training.emoji import EmojiTrainer
 

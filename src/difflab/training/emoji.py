@@ -66,6 +66,7 @@ class EmojiConfig:
     guidance: float = 7.0
     threads: int = 1
     device: str = "cpu"
+    vocabulary_size: int = 0  # train on the first this many emoji of VOCABULARY (0: all)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -73,6 +74,7 @@ class EmojiConfig:
                 (self.lr > 0, "lr must be positive"), (0 <= self.p_uncond < 1, "p_uncond must be in [0, 1)"),
                 (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1)"), (self.shift >= 0, "shift must be ≥ 0"),
                 (self.checkpoint_every >= 0, "checkpoint_every must be ≥ 0"), (self.threads >= 0, "threads ≥ 0"),
+                (self.vocabulary_size >= 0, "vocabulary_size must be ≥ 0"),
                 (self.image_size % 2 ** (len(self.channels) - 1) == 0, "image_size must halve at every level")]
         for ok, message in need:
             if not ok:
@@ -100,7 +102,8 @@ class EmojiConfig:
 # The shipped model: ~2 h on one thread of this CPU (the budget); `quick-emoji`: ≤ 15 min on 2 cores.
 EMOJI_PRESETS = {
     "emoji": EmojiConfig(),
-    "quick-emoji": EmojiConfig(preset="quick-emoji", steps=900, threads=2, checkpoint_every=100),
+    "quick-emoji": EmojiConfig(preset="quick-emoji", steps=900, threads=2, checkpoint_every=100,
+                               vocabulary_size=32),
 }
 
 
@@ -171,8 +174,10 @@ class EmojiTrainer:
         self.cfg, self.run_dir, self.quiet, self.stop_after = cfg, run_dir, quiet, stop_after
         self.device = torch.device(cfg.device)
         data = load_emoji(cfg.image_size)
-        self.images, self.chars, self.captions = data.images.to(self.device), data.chars, data.captions
-        self.embeddings, self.starts, self.counts = caption_table(data.captions)
+        keep = cfg.vocabulary_size or len(data)
+        self.images = data.images[:keep].to(self.device)
+        self.chars, self.captions = data.chars[:keep], data.captions[:keep]
+        self.embeddings, self.starts, self.counts = caption_table(self.captions)
         self.path = deepfloyd_path()
         self.abar = self.path.alphas_cumprod.float().to(self.device)
         with torch.random.fork_rng(devices=[]):
@@ -183,7 +188,7 @@ class EmojiTrainer:
         self.pos, self.latest = Position(), run_dir / "checkpoints" / "latest.safetensors"
         if resuming and self.latest.is_file():
             self.pos, saved = load_train_state(self.latest, self.net, self.ema and self.ema.net, self.optimizer)
-            if saved != cfg.to_dict():
+            if EmojiConfig.from_dict(saved) != cfg:  # a key added since (with its default) is the same config
                 raise UserError(f"{self.latest} was written with a different config than {run_dir}/config.json")
         if resuming:
             _truncate_stats(run_dir / "stats.jsonl", self.pos.step)

@@ -36,7 +36,8 @@ def export_checkpoint(run_dir, out, overwrite: bool = False, extra_records: dict
     records = {"train_config": cfg.to_dict(), "snapshot": {"step": position["step"],
                "images_seen": position["step"] * cfg.batch_size, "train_time_s": round(position["train_s"], 1),
                "weights": prefix.rstrip(".")}, **(extra_records or {})}
-    return export_emoji_model(out, net, cfg, data.chars, data.captions, records, overwrite=overwrite)
+    keep = cfg.vocabulary_size or len(data)
+    return export_emoji_model(out, net, cfg, data.chars[:keep], data.captions[:keep], records, overwrite=overwrite)
 
 
 if __name__ == "__main__":
