@@ -218,3 +218,13 @@ def test_emoji_classifier_learns_a_few_emoji():
     assert class_accuracy(model, held_out.images, held_out.labels) >= 0.75
     assert ink(torch.ones(1, 3, 2, 2)).abs().sum() == 0, "white paper is 0 ink"
     assert report.test_accuracy >= 0.75
+
+
+def test_shipped_model_samples_by_name(tmp_path):
+    from difflab.cli import main
+    from difflab.models.registry import builtin_models
+
+    if "emoji" not in builtin_models():
+        pytest.skip("no emoji model shipped in difflab/weights")
+    assert main(["sample", "--model", "emoji", "--prompt", "rocket", "--quiet", "--out", str(tmp_path / "s")]) == 0
+    assert (tmp_path / "s" / "sample-seed0.png").is_file()
