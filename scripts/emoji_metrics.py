@@ -25,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from difflab.atomic import write_json  # noqa: E402
+from difflab.checkpoints import load_model_file, save_model_file  # noqa: E402
 from difflab.evaluation import load_classifier, save_classifier  # noqa: E402
 from difflab.evaluation.emoji_eval import evaluate_emoji, train_emoji_classifier  # noqa: E402
 from difflab.models.registry import builtin_models, load_denoiser, weights_dir  # noqa: E402
@@ -73,7 +74,7 @@ def speed(args) -> None:
 
 
 def ship(args) -> None:
-    """Export a run's latest checkpoint, measure it, and write the shipped file with the metrics inside."""
+    """Export a run's latest checkpoint, measure it, and write that same snapshot with the metrics inside."""
     torch.set_num_threads(args.threads)
     target = Path(args.out)
     with tempfile.TemporaryDirectory() as folder:
@@ -81,9 +82,10 @@ def ship(args) -> None:
         model = load_denoiser(str(snapshot), device="cpu")
         clf = load_classifier(builtin_models()["classifier-emoji"])
         metrics = evaluate_emoji(model, clf, per_prompt=args.per_prompt, illusion_seeds=args.seeds)
-    export_checkpoint(args.run, target, overwrite=True, extra_records={"metrics": metrics})
+        state, spec, records = load_model_file(snapshot)  # the measured weights, not a newer checkpoint
+    save_model_file(target, state, spec, {**records, "metrics": metrics}, dtype=torch.float16, overwrite=True)
     _write(None, metrics)
-    print(f"shipped {target} ({target.stat().st_size / 1e6:.1f} MB)")
+    print(f"shipped {target} ({target.stat().st_size / 1e6:.1f} MB, step {records['snapshot']['step']})")
 
 
 def _write(out: str | None, result: dict) -> None:
