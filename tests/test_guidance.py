@@ -13,12 +13,14 @@ def _setup():
     return model, x, t, cond
 
 
-def test_scale_one_is_conditional_and_zero_is_unconditional():
+def test_guidance_is_affine_in_scale_through_its_shortcuts():
+    # γ = 0 and γ = 1 take shortcuts (one branch only); they must lie on the line u + γ·(c − u)
+    # that the batched path draws through γ = 0.5 and γ = 1.5.
     model, x, t, cond = _setup()
-    c = model(x, t, cond).prediction
-    u = model(x, t, model.encode([None] * 3)).prediction
-    assert torch.allclose(GuidedDenoiser(model, 1.0)(x, t, cond).prediction, c)
-    assert torch.allclose(GuidedDenoiser(model, 0.0)(x, t, cond).prediction, u)
+    guided = {g: GuidedDenoiser(model, g)(x, t, cond).prediction for g in (0.0, 0.5, 1.0, 1.5)}
+    assert not torch.allclose(guided[0.5], guided[1.5])
+    assert torch.allclose(guided[1.0], (guided[0.5] + guided[1.5]) / 2, atol=1e-6)
+    assert torch.allclose(guided[0.0], 1.5 * guided[0.5] - 0.5 * guided[1.5], atol=1e-6)
 
 
 def test_guided_prediction_convention_and_single_batched_call():

@@ -3,8 +3,9 @@ import math
 import pytest
 import torch
 
+from difflab.errors import UserError
 from difflab.paths import (FlowPath, course_ddpm_path, cosine_alphas_cumprod, deepfloyd_path,
-                           flow_timesteps, linear_alphas_cumprod, strided_timesteps)
+                           linear_alphas_cumprod, strided_timesteps)
 
 # spec §2.1 reference table: t → ᾱ_t
 SPEC_ABAR = {0: 0.99996, 90: 0.97654, 240: 0.85698, 250: 0.84589, 390: 0.66082, 500: 0.49229,
@@ -49,10 +50,6 @@ def test_strided_timesteps():
         strided_timesteps(990, 7)
 
 
-def test_flow_timesteps():
-    assert flow_timesteps(4) == [0.0, 0.25, 0.5, 0.75, 1.0]
-
-
 def test_forward_process_is_scaled_not_just_added():
     path = deepfloyd_path()
     x0, eps = torch.randn(1, 3, 8, 8), torch.randn(1, 3, 8, 8)
@@ -93,3 +90,94 @@ def test_discrete_path_clean_end_and_range():
     with pytest.raises(ValueError):
         path.abar(301)
     assert path.model_time(torch.tensor([150])).item() == pytest.approx(0.5)
+
+
+# -- the path knows its time ----------------------------------------------------------------------
+
+PATHS = {"if": deepfloyd_path(), "ddpm": course_ddpm_path(), "flow": FlowPath()}
+
+
+def test_if_grid_is_the_course_list():
+    grid = deepfloyd_path().grid()
+    assert grid == strided_timesteps(990, 30) and len(grid) == 34
+    assert [grid[i] for i in (1, 3, 5, 7, 10, 20)] == [960, 900, 840, 780, 690, 390]  # spec §2.6
+    assert deepfloyd_path().grid(30)[:2] == [990, 957] and len(deepfloyd_path().grid(30)) == 31  # stage II's 30
+
+
+def test_course_grids():
+    ddpm = course_ddpm_path()
+    assert ddpm.grid() == strided_timesteps(297, 9)
+    assert ddpm.grid(300) == list(range(300, -1, -1))  # Algorithm B.2's full chain
+    assert ddpm.grid(10) == strided_timesteps(300, 30)
+    assert FlowPath().grid(4) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert len(FlowPath().grid()) == 34
+
+
+@pytest.mark.parametrize("name", PATHS)
+@pytest.mark.parametrize("steps", [1, 7, 33, 50])
+def test_every_grid_runs_from_the_noisiest_end_to_clean_with_uniform_strides(name, steps):
+    path = PATHS[name]
+    grid = path.grid(steps)
+    assert len(grid) == steps + 1 and grid[-1] == path.clean
+    assert all(path.is_noisier(a, b) for a, b in zip(grid, grid[1:]))
+    assert len({round(a - b, 9) for a, b in zip(grid, grid[1:])}) == 1
+    assert not path.is_noisier(path.noisiest, path.noisiest)
+    assert grid[0] == path.noisiest or path.is_noisier(path.noisiest, grid[0])
+    assert float(path.sigma(path.noisiest)) > 0.95 and float(path.alpha(path.clean)) > 0.99
+
+
+@pytest.mark.parametrize("name", PATHS)
+def test_bad_step_counts_are_user_errors(name):
+    for bad in (0, -3, 2.5, True, "33"):
+        with pytest.raises(UserError):
+            PATHS[name].grid(bad)
+
+
+def test_more_steps_than_timesteps_is_a_user_error():
+    with pytest.raises(UserError):
+        course_ddpm_path().grid(301)
+    assert len(deepfloyd_path().grid(999)) == 1000
+
+
+def test_same_index_similar_signal_to_noise():
+    snr = []
+    for path in PATHS.values():
+        t = path.grid()[10]
+        snr.append(float(path.alpha(t) / path.sigma(t)))
+    assert max(snr) / min(snr) < 1.3
+
+
+def test_parse_time_in_the_paths_own_units():
+    assert deepfloyd_path().parse_time("250") == 250
+    assert FlowPath().parse_time("0.25") == 0.25
+    for path, bad in ((deepfloyd_path(), "1000"), (deepfloyd_path(), "0"), (deepfloyd_path(), "x"),
+                      (FlowPath(), "1"), (FlowPath(), "-0.1"), (FlowPath(), "x")):
+        with pytest.raises(UserError):
+            path.parse_time(bad)
+
+
+def test_continue_grid_and_noise_fractions():
+    path, grid = deepfloyd_path(), deepfloyd_path().grid()
+    assert path.continue_grid(690, grid) == grid[10:]
+    assert path.continue_grid(500, grid)[:3] == [500, 480, 450]
+    assert FlowPath().continue_grid(0.5, FlowPath().grid(4)) == [0.5, 0.75, 1.0]
+    assert [path.time_at_noise(f) for f in (0.25, 0.5, 0.75)] == [250, 500, 750]
+    assert path.time_at_noise(1.0) == path.noisiest and path.time_at_noise(0.0) == 1
+    assert FlowPath().time_at_noise(0.25) == 0.75 and FlowPath().time_at_noise(1.0) == FlowPath().noisiest
+
+
+@pytest.mark.parametrize("name", PATHS)
+def test_time_at_noise_moves_toward_the_noisy_end(name):
+    path = PATHS[name]
+    times = [path.time_at_noise(f) for f in (0.1, 0.4, 0.7)]
+    assert all(path.is_noisier(b, a) for a, b in zip(times, times[1:]))
+
+
+def test_time_batch_has_the_paths_time_dtype():
+    discrete = course_ddpm_path().time_batch(297, 3)
+    assert discrete.dtype == torch.long and discrete.tolist() == [297] * 3
+    flow = FlowPath().time_batch(0.25, 2)
+    assert flow.dtype == torch.float32 and flow.tolist() == [0.25, 0.25]
+    assert FlowPath().time_batch(0.5, 1, device="cpu").device.type == "cpu"
+    ddpm, x = course_ddpm_path(), torch.randn(3, 1, 2, 2)
+    assert torch.equal(ddpm.add_noise(x, x, ddpm.time_batch(100, 3)), ddpm.add_noise(x, x, 100))

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from difflab.paths import FlowPath, course_ddpm_path, deepfloyd_path, flow_timesteps, strided_timesteps
-from difflab.sampling import DDIMRule, DDPMRule, EulerRule, NoiseSource, sample_loop
+from difflab.errors import UserError
+from difflab.paths import FlowPath, course_ddpm_path, deepfloyd_path, strided_timesteps
+from difflab.sampling import DDIMRule, DDPMRule, EulerRule, NoiseSource, check_i_start, default_rule, sample_loop
 from toy import PointDenoiser
 
 
@@ -26,9 +27,9 @@ def test_discrete_sampling_reaches_the_data_point(rule):
 
 def test_flow_euler_reaches_the_data_point_and_counts_steps():
     target = torch.rand(1, 1, 4, 4, dtype=torch.float64)
-    model = PointDenoiser(FlowPath(), target, prediction="velocity")
+    model = PointDenoiser(FlowPath(), target, prediction_type="velocity")
     x = NoiseSource([0]).randn((1, 4, 4), dtype=torch.float64)
-    out = sample_loop(model, x, flow_timesteps(7), rule=EulerRule())
+    out = sample_loop(model, x, FlowPath().grid(7), rule=EulerRule())
     assert torch.allclose(out, target, atol=1e-9)
     assert model.calls == 7
 
@@ -45,9 +46,26 @@ def test_start_index_and_hook():
 
 
 def test_rules_refuse_wrong_path():
-    model = PointDenoiser(FlowPath(), torch.zeros(1, 1, 2, 2), prediction="velocity")
-    with pytest.raises(ValueError):
-        sample_loop(model, torch.randn(1, 1, 2, 2), flow_timesteps(2), rule=DDPMRule())
+    model = PointDenoiser(FlowPath(), torch.zeros(1, 1, 2, 2), prediction_type="velocity")
+    with pytest.raises(ValueError, match="DDPM update needs a discrete"):
+        sample_loop(model, torch.randn(1, 1, 2, 2), FlowPath().grid(2), rule=DDPMRule())
+    with pytest.raises(ValueError, match="Euler update needs a flow path"):
+        EulerRule().check(deepfloyd_path())
+    for path in (deepfloyd_path(), FlowPath()):
+        DDIMRule().check(path)  # DDIM runs on any Gaussian path
+
+
+def test_default_rule_is_the_courses_own():
+    assert isinstance(default_rule(course_ddpm_path()), DDPMRule)
+    assert isinstance(default_rule(FlowPath()), EulerRule)
+
+
+def test_i_start_must_leave_a_step():
+    grid = deepfloyd_path().grid()
+    assert check_i_start(0, grid) == 0 and check_i_start(32, grid) == 32
+    for bad in (-1, 33, 1.5, True, "3"):
+        with pytest.raises(UserError):
+            check_i_start(bad, grid)
 
 
 def test_seed_gives_same_image_whatever_the_batch():

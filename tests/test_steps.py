@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -95,10 +97,22 @@ def test_ddim_on_flow_path_equals_euler():
     assert torch.allclose(ddim, path.add_noise(x0, eps, t_next))
 
 
-def test_euler_and_heun_exact_on_constant_field():
-    x, v = torch.randn(4), torch.randn(4)
-    assert torch.allclose(euler_step(x, v, 0.25), x + 0.25 * v)
-    assert torch.allclose(heun_step(x, v, v, 0.25), x + 0.25 * v)
+def _integrate(step, lam: float, steps: int) -> float:
+    """Integrate dx/dt = λx from x(0) = 1 to t = 1 in `steps` equal steps; the exact answer is e^λ."""
+    x, dt = torch.tensor([1.0], dtype=torch.float64), 1.0 / steps
+    for _ in range(steps):
+        x = step(x, dt)
+    return abs(x.item() - math.exp(lam))
+
+
+def test_euler_is_first_order_and_heun_second_order_on_a_linear_ode():
+    lam = -1.5
+    euler = lambda x, dt: euler_step(x, lam * x, dt)  # noqa: E731
+    heun = lambda x, dt: heun_step(x, lam * x, lam * euler_step(x, lam * x, dt), dt)  # noqa: E731
+    for step, order in ((euler, 1), (heun, 2)):
+        errors = [_integrate(step, lam, n) for n in (16, 32, 64)]
+        ratios = [errors[i] / errors[i + 1] for i in range(2)]  # halving dt divides the error by 2^order
+        assert all(abs(r - 2 ** order) < 0.15 * 2 ** order for r in ratios), (order, ratios)
 
 
 def test_ddim_inverts_with_exact_predictions():

@@ -18,8 +18,8 @@ class PointDenoiser:
     condition_kind = "class"
     value_range = (0.0, 1.0)
 
-    def __init__(self, path, target, prediction="epsilon", variance=None):
-        self.path, self.target, self.prediction = path, target, prediction
+    def __init__(self, path, target, prediction_type="epsilon", variance=None):
+        self.path, self.target, self.prediction_type = path, target, prediction_type
         self.image_shape = tuple(target.shape[1:])
         self.variance = variance
         self.calls = 0
@@ -35,7 +35,7 @@ class PointDenoiser:
         x0 = self.point(cond, x_t.shape[0])
         a, s = _broadcast(self.path.alpha(t), x_t), _broadcast(self.path.sigma(t), x_t)
         eps = (x_t - a * x0) / s
-        pred = {"epsilon": eps, "x0": x0, "velocity": x0 - eps}[self.prediction]
+        pred = {"epsilon": eps, "x0": x0, "velocity": x0 - eps}[self.prediction_type]
         var = None if self.variance is None else torch.full_like(x_t, self.variance)
         return ModelOutput(pred, var)
 

@@ -3,7 +3,8 @@
 Each sub-command lives in `difflab.commands.<name>` and exposes ``register(subparsers)``, which
 adds its parser and sets ``func(args) -> int``. Anything the user can fix raises `UserError` and
 becomes one line on stderr with exit code 2; nothing is half-written since every file goes
-through `difflab.atomic`.
+through `difflab.atomic` and a command that fails removes the run folder it made
+(`difflab.runs.removed_on_failure`). An I/O error that reaches this level is one line, exit 1.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import sys
 
 from . import __version__
 from .errors import UserError
+from .runs import removed_on_failure
 
-COMMANDS = ("info", "sample", "denoise", "edit", "illusion", "upsample", "train", "partb", "eval", "tour", "report")
+COMMANDS = ("info", "sample", "denoise", "edit", "illusion", "upsample", "train", "partb", "eval", "tour", "report",
+            "ui")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,13 +44,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args) or 0)
+        with removed_on_failure():
+            return int(args.func(args) or 0)
     except UserError as err:
-        print(f"difflab: error: {err}", file=sys.stderr)
+        print(f"difflab: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except OSError as err:  # an I/O failure no layer below turned into a UserError: still one line
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"difflab: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("difflab: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(err: BaseException) -> str:
+    """The error's message on one line (a message quoting a file's text may hold newlines)."""
+    return " ".join(str(err).split("\n")).strip()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Part A procedures on any `Denoiser` (spec §2.3–2.9): each is `sample_loop` with a start or a hook.
 
 Every function takes a ready denoiser (wrap it in `GuidedDenoiser` for CFG, or in a multi-view or
-factorized denoiser for illusions), a time grid from `difflab.timesteps`, a condition batch from
+factorized denoiser for illusions), a time grid (``denoiser.path.grid(steps)``), a condition batch from
 ``denoiser.encode`` and a `NoiseSource` with one seed per image. All randomness — the forward
 noise, the sampler's noise and inpainting's re-noising — comes from that source in a fixed order,
 so an image depends only on its own seed.
@@ -20,14 +20,8 @@ from torch import Tensor
 
 from .filters import BlurResult, best_blur, gaussian_blur, psnr
 from .models.protocol import Denoiser
-from .paths import DiscretePath, GaussianPath, _broadcast
-from .sampling import NoiseSource, StepHook, StepState, UpdateRule, sample_loop
-from .timesteps import check_i_start, continue_grid
-
-
-def time_batch(path: GaussianPath, t, n: int) -> Tensor:
-    """(n,) times in the dtype the loop uses: long on discrete paths, float32 on flow paths."""
-    return torch.full((n,), t, dtype=torch.long if isinstance(path, DiscretePath) else torch.float32)
+from .paths import GaussianPath, _broadcast
+from .sampling import NoiseSource, StepHook, StepState, UpdateRule, check_i_start, sample_loop
 
 
 def _expand(x: Tensor, n: int) -> Tensor:
@@ -43,8 +37,8 @@ def forward_noise(path: GaussianPath, x0: Tensor, t, noise: NoiseSource) -> Tens
 def one_step_denoise(denoiser: Denoiser, x_t: Tensor, t, cond: Tensor | None = None) -> Tensor:
     """x̂0 from a single prediction at time t (spec §2.5: invert A.2, never x_t − ε̂)."""
     path = denoiser.path
-    times = time_batch(path, t, x_t.shape[0])
-    return path.to_x0(x_t, denoiser(x_t, times, cond).prediction, times, denoiser.prediction)
+    times = path.time_batch(t, x_t.shape[0])
+    return path.to_x0(x_t, denoiser(x_t, times, cond).prediction, times, denoiser.prediction_type)
 
 
 def chain_hooks(*hooks: StepHook | None) -> StepHook | None:
@@ -72,14 +66,15 @@ def sample(denoiser: Denoiser, timesteps: Sequence, noise: NoiseSource, cond: Te
 def iterative_denoise(denoiser: Denoiser, x_t: Tensor, t, grid: Sequence, noise: NoiseSource,
                       cond: Tensor | None = None, **loop) -> Tensor:
     """Strided denoising of x_t, which is at time t, down the grid (spec §2.6; any t, on the grid or not)."""
-    return sample_loop(denoiser, x_t, continue_grid(denoiser.path, t, grid), cond, noise=noise, **loop)
+    return sample_loop(denoiser, x_t, denoiser.path.continue_grid(t, grid), cond, noise=noise, **loop)
 
 
-def sdedit(denoiser: Denoiser, x_orig: Tensor, timesteps: Sequence, i_start: int, noise: NoiseSource,
-           cond: Tensor | None = None, **loop) -> Tensor:
+def sdedit(denoiser: Denoiser, x_orig: Tensor, timesteps: Sequence, noise: NoiseSource,
+           cond: Tensor | None = None, *, i_start: int, **loop) -> Tensor:
     """SDEdit (spec §2.9): noise x_orig to timesteps[i_start], denoise from the same index (pitfall 11).
 
     With a non-null condition this is text/class-conditional image-to-image translation (§2.9.3).
+    `i_start` is a grid index, given by keyword as to `inpaint` (and as ``--i-start`` on the CLI).
     """
     check_i_start(i_start, timesteps)
     x = forward_noise(denoiser.path, x_orig, timesteps[i_start], noise)
@@ -151,24 +146,25 @@ def repaint_schedule(num_steps: int, start: int = 0, jump: int = 1, repeats: int
 
 
 def inpaint(denoiser: Denoiser, x_orig: Tensor, mask: Tensor, timesteps: Sequence, noise: NoiseSource,
-            cond: Tensor | None = None, *, start: int = 0, jump: int = 1, repeats: int = 1,
+            cond: Tensor | None = None, *, i_start: int = 0, jump: int = 1, repeats: int = 1,
             hook: StepHook | None = None, **loop) -> Tensor:
-    """RePaint inpainting (spec §2.9.2, eq. A.5): mask 1 = regenerate, 0 = keep.
+    """RePaint inpainting (spec §2.9.2, eq. A.5): mask 1 = regenerate, 0 = keep; from grid index
+    `i_start` (0: pure noise; otherwise x_orig noised to timesteps[i_start], as in `sdedit`).
 
     After every step x ← m·x + (1 − m)·forward(x_orig, t′), with t′ the time of the image just
     produced (pitfall 12), so at the clean end the kept region equals x_orig exactly on the course
     paths (≈ on IF, whose t = 0 keeps ᾱ = 0.99996). `repeats` > 1 adds RePaint's resampling.
     """
     path, x_orig = denoiser.path, _expand(x_orig, len(noise))
-    check_i_start(start, timesteps)
+    check_i_start(i_start, timesteps)
 
     def project(state: StepState) -> Tensor:
         known = path.add_noise(x_orig, noise.like(x_orig), state.t_next)
         return mask * state.x_next + (1 - mask) * known
 
     step_hook = chain_hooks(project, hook)
-    x = noise.randn(denoiser.image_shape) if start == 0 else forward_noise(path, x_orig, timesteps[start], noise)
-    for kind, a, b in repaint_schedule(len(timesteps) - 1, start, jump, repeats):
+    x = noise.randn(denoiser.image_shape) if i_start == 0 else forward_noise(path, x_orig, timesteps[i_start], noise)
+    for kind, a, b in repaint_schedule(len(timesteps) - 1, i_start, jump, repeats):
         if kind == "down":
             x = sample_loop(denoiser, x, timesteps[:b + 1], cond, noise=noise, start=a, hook=step_hook, **loop)
         else:

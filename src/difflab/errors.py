@@ -7,3 +7,7 @@ corrupt file, data that cannot be reached). Everything else is a bug and keeps i
 
 class UserError(Exception):
     """A problem with the user's input or environment, reported as one line, exit code 2."""
+
+
+class WriteError(UserError):
+    """An output could not be written (disk full, no permission, name too long): one line, exit 2."""

@@ -7,9 +7,10 @@ Small and generic on purpose; every part of difflab draws its deliverables with 
 * `save_curve(path, x, {"label": y, …}, log_y=True, …)` — line plots such as a loss curve;
 * `save_figure(fig, path)` — any matplotlib `Figure`, atomically.
 
-Images are clipped to `value_range` for display (pitfall 3/20): (0, 1) for the course's MNIST,
-(−1, 1) for DeepFloyd IF. Only `matplotlib.figure.Figure` is used (no pyplot), so nothing here
-touches global plotting state or needs a display. Files are never overwritten unless asked.
+Images are clipped to `value_range` for display (pitfall 3/20) by difflab's one display transform
+(`difflab.data.display`): (0, 1) for the course's MNIST, (−1, 1) for DeepFloyd IF. Only
+`matplotlib.figure.Figure` is used (no pyplot), so nothing here touches global plotting state or
+needs a display. Files are never overwritten unless asked.
 """
 
 from __future__ import annotations
@@ -26,17 +27,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .atomic import atomic_write
+from .data.display import to_unit_range
 
 
 def to_display(images: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
     """(N, C, H, W) tensor → float32 array in [0, 1]: (N, H, W) for C = 1, (N, H, W, 3) for C = 3."""
-    if images.dim() == 3:
-        images = images[None]
-    if images.dim() != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(f"images must be (N, 1 or 3, H, W), got {tuple(images.shape)}")
-    low, high = value_range
-    x = ((images.detach().float().cpu() - low) / (high - low)).clamp(0, 1)
-    return x[:, 0].numpy() if x.shape[1] == 1 else x.permute(0, 2, 3, 1).numpy()
+    unit = to_unit_range(images, value_range)
+    return unit[:, 0].numpy() if unit.shape[1] == 1 else unit.permute(0, 2, 3, 1).numpy()
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, overwrite: bool = False, dpi: int = 100) -> Path:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from PIL import Image
 from torch import Tensor
 
-from .atomic import atomic_write
-from .data import make_grid, save_image, to_pil
+from .data.display import make_grid, save_gif as write_gif, save_image, to_pil
 from .sampling import StepState
 
 
@@ -32,13 +32,22 @@ class Frame:
 
 
 class FrameRecorder:
-    """Keeps every step's (t, x_t, x̂0) on the CPU; the loop's final image is kept as `final`."""
+    """Keeps every step's (t, x_t, x̂0) on the CPU; the loop's final image is kept as `final`.
 
-    def __init__(self):
+    keep=False keeps nothing (for a caller that only watches); `on_step(state)`, if given, sees
+    every step first (a live view, or a cancel check that raises).
+    """
+
+    def __init__(self, keep: bool = True, on_step: Callable[[StepState], None] | None = None):
+        self.keep, self.on_step = keep, on_step
         self.steps: list[Frame] = []
         self.final: Frame | None = None
 
     def __call__(self, state: StepState) -> None:
+        if self.on_step is not None:
+            self.on_step(state)
+        if not self.keep:
+            return
         self.steps.append(Frame(state.index, state.t, state.x_t.detach().cpu(), state.x0_hat.detach().cpu()))
         end = state.x_next.detach().cpu()
         self.final = Frame(state.index + 1, state.t_next, end, end)
@@ -65,12 +74,7 @@ def save_gif(frames: list[Frame], path: str | os.PathLike, value_range: tuple[fl
     pictures = [to_pil(frame_picture(f), value_range) for f in frames]
     scale = max(1, -(-min_size // max(1, min(pictures[0].size))))
     pictures = [p.resize((p.width * scale, p.height * scale), Image.Resampling.NEAREST) for p in pictures]
-    durations = [duration_ms] * (len(pictures) - 1) + [hold_ms]
-    path = Path(path)
-    with atomic_write(path) as handle:
-        pictures[0].save(handle, format="GIF", save_all=True, append_images=pictures[1:],
-                         duration=durations, loop=loop, optimize=False)
-    return path
+    return write_gif(pictures, path, duration_ms, hold_ms, loop=loop)
 
 
 def save_strip(frames: list[Frame], path: str | os.PathLike, value_range: tuple[float, float]) -> Path:

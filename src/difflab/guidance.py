@@ -38,7 +38,7 @@ class GuidedDenoiser:
             raise ValueError(f"guidance scale must be ≥ 0, got {self.scale}")
         self.null = self.base.encode([None])
 
-    def __getattr__(self, name):  # path, prediction, image_shape, value_range, encode …
+    def __getattr__(self, name):  # path, prediction_type, image_shape, value_range, encode …
         if name == "base":
             raise AttributeError(name)
         return getattr(self.base, name)

@@ -3,9 +3,9 @@
 Every procedure of difflab — sampling, iterative denoising, SDEdit, inpainting, anagrams,
 hybrids — is `sample_loop` with a different start, denoiser wrapper or per-step hook.
 
-Time grids run from the noisiest time to the cleanest: decreasing integers on a `DiscretePath`
-(e.g. 990, 960, …, 0), increasing floats on a `FlowPath` (0, 1/N, …, 1). ``start`` indexes that
-grid, so SDEdit's ``i_start`` means the same thing for every model.
+Time grids (`GaussianPath.grid`) run from the noisiest time to the cleanest: decreasing integers
+on a `DiscretePath` (e.g. 990, 960, …, 0), increasing floats on a `FlowPath` (0, 1/N, …, 1).
+``start`` indexes that grid, so SDEdit's ``i_start`` means the same thing for every model.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
+from .errors import UserError
 from .models.protocol import Denoiser, ModelOutput
-from .paths import DiscretePath, FlowPath, GaussianPath, _broadcast
+from .paths import GaussianPath, PredictionType, _broadcast
 from .steps import ddim_step, ddpm_log_variance, ddpm_step, euler_step
 
 
@@ -64,13 +65,16 @@ class UpdateRule:
     """Binds a pure update rule of `steps` to a model's output on its path."""
 
     name = "rule"
+    wrong_path = "this update rule does not run on this path"
 
-    def __call__(self, path: GaussianPath, x_t: Tensor, out: ModelOutput, kind: str, t: Tensor, t_next,
+    def __call__(self, path: GaussianPath, x_t: Tensor, out: ModelOutput, kind: PredictionType, t: Tensor, t_next,
                  noise: NoiseSource | None) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def check(self, path: GaussianPath) -> None:
-        """Raise ValueError if this rule cannot run on `path`."""
+        """Raise ValueError if this rule cannot run on `path` (the path lists the rules it takes)."""
+        if self.name not in path.update_rules:
+            raise ValueError(self.wrong_path)
 
 
 class DDPMRule(UpdateRule):
@@ -79,18 +83,15 @@ class DDPMRule(UpdateRule):
     reaches the clean end of the path (ᾱ_{t'} = 1, spec Algorithm B.2: z = 0 at t = 1)."""
 
     name = "ddpm"
+    wrong_path = "the DDPM update needs a discrete (DDPM) path; use euler or ddim on flow models"
 
     def __init__(self, variance: str = "auto"):
         self.variance = variance
 
-    def check(self, path):
-        if not isinstance(path, DiscretePath):
-            raise ValueError("the DDPM update needs a discrete (DDPM) path; use euler or ddim on flow models")
-
     def __call__(self, path, x_t, out, kind, t, t_next, noise):
         x0_hat = path.to_x0(x_t, out.prediction, t, kind)
         abar_t = _broadcast(path.abar(t), x_t)
-        abar_prev = _broadcast(path.abar(torch.full_like(t, int(t_next), dtype=torch.long)), x_t)
+        abar_prev = _broadcast(path.abar(path.time_batch(t_next, len(t), t.device)), x_t)
         variance = self.variance
         if variance == "auto":
             variance = "learned" if out.variance is not None else "beta"
@@ -109,7 +110,7 @@ class DDIMRule(UpdateRule):
     def __call__(self, path, x_t, out, kind, t, t_next, noise):
         x0_hat = path.to_x0(x_t, out.prediction, t, kind)
         eps_hat = path.to_eps(x_t, out.prediction, t, kind)
-        t_next = torch.full_like(t, t_next) if path.kind == "flow" else torch.full_like(t, int(t_next), dtype=torch.long)
+        t_next = path.time_batch(t_next, len(t), t.device)
         return ddim_step(x0_hat, eps_hat, _broadcast(path.alpha(t_next), x_t), _broadcast(path.sigma(t_next), x_t))
 
 
@@ -117,10 +118,7 @@ class EulerRule(UpdateRule):
     """Euler on the flow ODE (spec Algorithm B.2): x ← x + (t' − t)·u(x, t)."""
 
     name = "euler"
-
-    def check(self, path):
-        if not isinstance(path, FlowPath):
-            raise ValueError("the Euler update needs a flow path; use ddpm or ddim on DDPM models")
+    wrong_path = "the Euler update needs a flow path; use ddpm or ddim on DDPM models"
 
     def __call__(self, path, x_t, out, kind, t, t_next, noise):
         velocity = path.to_velocity(x_t, out.prediction, t, kind)
@@ -132,7 +130,15 @@ RULES: dict[str, Callable[[], UpdateRule]] = {"ddpm": DDPMRule, "ddim": DDIMRule
 
 def default_rule(path: GaussianPath) -> UpdateRule:
     """The course's own sampler for a path: ancestral DDPM on discrete paths, Euler on flow paths."""
-    return DDPMRule() if isinstance(path, DiscretePath) else EulerRule()
+    return RULES[path.update_rules[0]]()
+
+
+def check_i_start(i_start: int, grid: Sequence) -> int:
+    """A user's start index from which at least one step remains: 0 ≤ i_start ≤ len(grid) − 2."""
+    last = len(grid) - 2
+    if isinstance(i_start, bool) or not isinstance(i_start, int) or not 0 <= i_start <= last:
+        raise UserError(f"i_start must be an integer from 0 to {last} on a {last + 1}-step grid, not {i_start!r}")
+    return i_start
 
 
 def sample_loop(denoiser: Denoiser, x: Tensor, timesteps: Sequence[float], cond: Tensor | None = None, *,
@@ -152,11 +158,11 @@ def sample_loop(denoiser: Denoiser, x: Tensor, timesteps: Sequence[float], cond:
     steps = range(start, len(timesteps) - 1)
     for i in progress(steps) if progress else steps:
         t_value, t_next = timesteps[i], timesteps[i + 1]
-        t = torch.full((x.shape[0],), t_value, dtype=torch.long if path.kind == "discrete" else torch.float32)
+        t = path.time_batch(t_value, x.shape[0])
         out = denoiser(x, t, cond)
-        x_next = rule(path, x, out, denoiser.prediction, t, t_next, noise)
+        x_next = rule(path, x, out, denoiser.prediction_type, t, t_next, noise)
         if hook is not None:
-            x0_hat = path.to_x0(x, out.prediction, t, denoiser.prediction)
+            x0_hat = path.to_x0(x, out.prediction, t, denoiser.prediction_type)
             replaced = hook(StepState(i, t_value, t_next, x, x_next, x0_hat))
             x_next = x_next if replaced is None else replaced
         x = x_next

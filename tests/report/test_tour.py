@@ -5,7 +5,8 @@ import pytest
 
 from difflab.errors import UserError
 from difflab.report.section import SECTION_FILE, read_section
-from difflab.report.tour import DELIVERABLES, Deliverable, pending, run_tour, select, token_selects
+from difflab.report.catalog import DELIVERABLES, Deliverable, pending, select, token_selects
+from difflab.report.tour import run_tour
 
 
 def _ids(only, deliverables=DELIVERABLES):
@@ -204,3 +205,17 @@ def test_resume_redoes_sections_whose_model_file_changed(tmp_path, monkeypatch):
     h = config_hash(part_b, train)
     model.write_bytes(b"weights three")
     assert config_hash(part_b, train) == h  # --train does not read the shipped files
+
+
+def test_a_rows_arguments_reach_its_procedure(tmp_path):
+    seen = []
+
+    def procedure(ctx, section, images, seed_offset):
+        seen.append((images, seed_offset))
+        section.seeds.append(ctx.seed + seed_offset)
+
+    registry = [Deliverable("A1.7b", "t", "A", procedure, {"images": "own", "seed_offset": 1}),
+                Deliverable("A1.7.1b", "t", "A", procedure, {"images": "drawn", "seed_offset": 2})]
+    assert _tour(tmp_path / "r", registry, seed=3).ran == ["A1.7b", "A1.7.1b"]
+    assert seen == [("own", 1), ("drawn", 2)]
+    assert read_section(tmp_path / "r" / "sections" / "A1.7.1b")["seeds"] == [5]

@@ -69,7 +69,7 @@ def test_run_folder_layout_and_records(reference):
     assert spec["objective"] == "flow" and spec["extra"]["weights"] == "ema"
     assert records["train_config"]["hidden"] == 4 and records["metrics"]["steps"] == 12
     denoiser = load_denoiser(str(run), device="cpu")
-    assert denoiser.prediction == "velocity" and denoiser.condition_kind == "class"
+    assert denoiser.prediction_type == "velocity" and denoiser.condition_kind == "class"
     snapshot = load_denoiser(str(run / "checkpoints" / "epoch-001.safetensors"), device="cpu")
     assert snapshot.path.kind == "flow"
 
@@ -104,7 +104,7 @@ def test_kill_9_then_resume_is_bit_identical(reference, tmp_path):
     env = {**os.environ, "PYTHONPATH": SRC}
     command = [sys.executable, "-m", "difflab", "train", "quick-flow-class", "--quiet", "--out", str(run),
                "--hidden", "4", "--batch-size", "32", "--epochs", "2", "--train-images", "192", "--test-images", "16",
-               "--sample-epochs", "1", "--sample-steps", "3", "--samples-per-class", "1", "--samples", "4",
+               "--sample-epochs", "1", "--sample-steps", "3", "--samples-per-class", "1", "--num", "4",
                "--threads", "1", "--checkpoint-every", "2"]
     process = subprocess.Popen(command, env=env)
     latest = run / "checkpoints" / "latest.safetensors"
@@ -146,3 +146,42 @@ def test_no_ema_exports_raw_weights_only(tmp_path):
                    tmp_path / "run", quiet=True)
     assert not (result.run_dir / "model-raw.safetensors").exists()
     assert (result.run_dir / "samples" / "epoch-001-raw.png").exists()
+
+
+def test_single_process_weights_equal_the_loop_written_out(reference):
+    """The single-process path, written out step by step as the loop was before it learnt processes.
+
+    Data order from generator (seed, 0, epoch); per step one generator (seed, 1, step) drawing the
+    noise, then t, then the class dropout, on the CPU; Adam; lr per epoch. Equal bit for bit.
+    """
+    from difflab.data import load_dataset
+    from difflab.models.unet import CourseUNet
+    from difflab.paths import FlowPath
+    from difflab.training.loop import generator
+    from difflab.training.objectives import class_condition, flow_loss
+
+    cfg = tiny()
+    train_set = load_dataset("mnist-5k", "train")
+    images, labels = train_set.images[:cfg.train_images], train_set.labels[:cfg.train_images]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        net = CourseUNet(hidden=cfg.hidden, conditioning=cfg.conditioning, time_mode=cfg.time_mode)
+    optimizer, step = torch.optim.Adam(net.parameters(), lr=cfg.lr), 0
+    for epoch in range(cfg.epochs):
+        optimizer.param_groups[0]["lr"] = cfg.lr_at(epoch)
+        order = torch.randperm(len(images), generator=generator(cfg.seed, 0, epoch))
+        for index in order.split(cfg.batch_size):
+            g = generator(cfg.seed, 1, step)
+            noise, t = torch.randn(images[index].shape, generator=g), torch.rand(len(index), generator=g)
+            c = class_condition(labels[index], 10, cfg.p_uncond, g)
+            loss = flow_loss(net, FlowPath(), images[index], noise, t, c)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+    torch.set_num_threads(threads)
+    trained = weights(reference.run_dir / "model-raw.safetensors")
+    assert trained.keys() == net.state_dict().keys()
+    assert all(torch.equal(trained[k], v) for k, v in net.state_dict().items())

@@ -3,9 +3,8 @@
 import torch
 from torch.nn import functional as F
 
-from difflab.paths import course_ddpm_path
-from difflab.training.objectives import (class_condition, ddpm_loss, denoise_loss, flow_interpolate, flow_loss,
-                                         pure_noise_loss)
+from difflab.paths import FlowPath, course_ddpm_path
+from difflab.training.objectives import class_condition, ddpm_loss, denoise_loss, flow_loss, pure_noise_loss
 
 
 def point_batch(n=6, seed=0):
@@ -27,23 +26,36 @@ class Recorder(torch.nn.Module):
 
 
 def test_flow_loss_is_zero_for_the_exact_velocity_on_a_one_point_dataset():
-    point, x1, x0 = point_batch()
+    point, data, noise = point_batch()
     t = torch.tensor([0.0, 0.1, 0.25, 0.5, 0.9, 0.99], dtype=torch.float64)
-    exact = Recorder(lambda x_t, t, c: (point - x_t) / (1 - t).reshape(-1, 1, 1, 1))  # u = x1 − x0 given x_t
-    assert flow_loss(exact, x1, x0, t) < 1e-20
+    exact = Recorder(lambda x_t, t, c: (point - x_t) / (1 - t).reshape(-1, 1, 1, 1))  # u = data − noise given x_t
+    assert flow_loss(exact, FlowPath(), data, noise, t) < 1e-20
     x_t, seen_t, _ = exact.calls[0]
-    assert torch.equal(x_t, flow_interpolate(x0, x1, t)) and torch.equal(seen_t, t)
-    assert torch.allclose(flow_interpolate(x0, x1, torch.zeros(6, dtype=torch.float64)), x0)  # t = 0 is noise
-    assert torch.allclose(flow_interpolate(x0, x1, torch.ones(6, dtype=torch.float64)), x1)   # t = 1 is data
+    assert torch.equal(x_t, FlowPath().add_noise(data, noise, t)) and torch.equal(seen_t, t)
+    assert torch.allclose(x_t[0], noise[0]) and torch.allclose(x_t[5], 0.99 * data[5] + 0.01 * noise[5])
 
 
-def test_flow_loss_target_is_x1_minus_x0_and_passes_the_class():
-    _, x1, x0 = point_batch()
+def test_flow_loss_target_is_data_minus_noise_and_passes_the_class():
+    _, data, noise = point_batch()
     zero = Recorder(lambda x, t, c: torch.zeros_like(x))
     c = torch.eye(10, dtype=torch.float64)[:6]
-    loss = flow_loss(zero, x1, x0, torch.full((6,), 0.3, dtype=torch.float64), c)
-    assert torch.allclose(loss, ((x1 - x0) ** 2).mean())
+    loss = flow_loss(zero, FlowPath(), data, noise, torch.full((6,), 0.3, dtype=torch.float64), c)
+    assert torch.allclose(loss, ((data - noise) ** 2).mean())
     assert zero.calls[0][2] is c
+
+
+def test_flow_loss_is_bit_identical_to_the_courses_interpolation_in_float32():
+    """The loss the shipped models were trained with: x_t = (1 − t)·x0 + t·x1, x0 noise, x1 data (spec B.3)."""
+    g = torch.Generator().manual_seed(3)
+    data, noise = torch.rand(64, 1, 28, 28, generator=g), torch.randn(64, 1, 28, 28, generator=g)
+    t = torch.rand(64, generator=g)  # as the training loop draws it
+    t[:3] = torch.tensor([0.0, 1.0, 1e-30])
+    net = Recorder(lambda x, t, c: x * 0.5 + t.reshape(-1, 1, 1, 1))
+    loss = flow_loss(net, FlowPath(), data, noise, t)
+    tb = t.reshape(-1, 1, 1, 1)
+    course_x_t = (1 - tb) * noise + tb * data
+    assert torch.equal(net.calls[0][0], course_x_t)
+    assert torch.equal(loss, F.mse_loss(course_x_t * 0.5 + tb, data - noise))
 
 
 def test_ddpm_loss_feeds_add_noise_and_t_over_T_and_is_zero_for_the_exact_noise():

@@ -10,26 +10,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 
-from ..data import load_dataset, load_image, open_image, save_image
+from .. import validate
+from ..data import save_image
+from ..defaults import GRID_STEPS, GUIDANCE, default_guidance as course_guidance, unprompted
 from ..errors import UserError
 from ..frames import FrameRecorder, save_gif, save_strip
 from ..guidance import GuidedDenoiser
+from ..image_inputs import input_size, load_input  # noqa: F401 (the commands' own names for them)
 from ..models.registry import DEFAULT_MODEL, is_deepfloyd, load_denoiser
 from ..runs import append_record, new_run_dir, write_config
-from ..sampling import RULES, UpdateRule, default_rule
-from ..timesteps import DEFAULT_STEPS, default_grid
-
-UNPROMPTED_TEXT = "a high quality photo"  # spec §2.5: the course's "null-ish" prompt for IF
-DEFAULT_GUIDANCE = {"text": 7.0, "class": 5.0}  # spec §2.8 (IF) and §3.6 / B2.5 (course models)
+from ..sampling import RULES, StepState, UpdateRule, default_rule
 
 
 def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | None = None) -> None:
@@ -45,17 +42,32 @@ def add_model_flags(parser: argparse.ArgumentParser, *, guidance_help: str | Non
                         "prompt_embeds_dict.pth, or .safetensors), looked up before the T5 encoder")
     g.add_argument("--seed", type=int, default=0, help="seed of the first image; image k uses seed + k (default 0)")
     g.add_argument("--num", type=int, default=1, help="images per prompt (default 1)")
-    g.add_argument("--steps", type=int, default=DEFAULT_STEPS,
-                   help=f"steps of the time grid, noise to clean (default {DEFAULT_STEPS}: IF's 990→0 by 30)")
+    g.add_argument("--steps", type=int, default=GRID_STEPS,
+                   help=f"steps of the time grid, noise to clean (default {GRID_STEPS}: IF's 990→0 by 30)")
     g.add_argument("--sampler", choices=sorted(RULES), default=None,
                    help="update rule (default: ddpm on DDPM/IF models, euler on flow models)")
     g.add_argument("--guidance", type=float, default=None, help=guidance_help or
-                   "classifier-free guidance γ in u + γ(c − u) (default 7 for text models, 5 for class models)")
+                   f"classifier-free guidance γ in u + γ(c − u) (default {GUIDANCE['text']:g} for text models, "
+                   f"{GUIDANCE['class']:g} for class models)")
     o = parser.add_argument_group("output")
     o.add_argument("--out", default=None, help="run folder to create (default runs/<command>-<time>)")
     o.add_argument("--gif", action="store_true", help="also write a GIF and a frame strip of each process")
     o.add_argument("--frames-every", type=int, default=5, help="steps between frames of the strip (default 5)")
     o.add_argument("--quiet", action="store_true", help="no progress bars")
+    validate.add_allow_long(o)
+    parser.set_defaults(caller=None)  # not a flag: a library caller's `Caller` (the web UI sets one)
+
+
+@dataclass
+class Caller:
+    """What a program running a command in-process (the web UI) plugs in; the CLI leaves it None.
+
+    on_step(state): called after every step of every image (a live view; it may raise to cancel).
+    load_model(name, device, **options): replaces `load_denoiser`, e.g. to keep models loaded.
+    """
+
+    on_step: Callable[[StepState], None] | None = None
+    load_model: Callable[..., object] | None = None
 
 
 @dataclass
@@ -80,16 +92,36 @@ class Setup:
         return lambda steps: tqdm(steps, desc=label, leave=False, file=sys.stderr)
 
 
+def check_shared_flags(args) -> None:
+    """The shared flags' own rules (`difflab.validate`), before any model is loaded."""
+    validate.integer(args.num, "--num", 1)
+    check_work(args, args.num)
+    validate.integer(args.steps, "--steps", 1)
+    validate.work("--steps", args.steps, validate.MAX_STEPS, allow_long(args), "grid steps")
+    validate.integer(args.frames_every, "--frames-every", 1)
+    if args.guidance is not None:
+        validate.number(args.guidance, "--guidance", 0)
+    validate.device(args.device)
+    validate.output_folder(args.out)
+
+
+def allow_long(args) -> bool:
+    return bool(getattr(args, "allow_long_runs", False))
+
+
+def check_work(args, images: int, seeds: int | None = None) -> None:
+    """At most `validate.MAX_IMAGES` images (unless --allow-long-runs); seeds seed … seed + seeds − 1 valid."""
+    validate.work("--num", images, validate.MAX_IMAGES, allow_long(args), "images")
+    validate.seeds(args.seed, images if seeds is None else seeds)
+
+
 def setup(args, default_guidance: float | None = None) -> Setup:
     """Load the model and check the shared flags (nothing is written yet)."""
-    if args.num < 1:
-        raise UserError(f"--num must be at least 1, not {args.num}")
-    if args.frames_every < 1:
-        raise UserError(f"--frames-every must be at least 1, not {args.frames_every}")
-    if args.guidance is not None and (args.guidance < 0 or not math.isfinite(args.guidance)):
-        raise UserError(f"--guidance must be a number ≥ 0, not {args.guidance}")
-    model = load_denoiser(args.model, device=args.device, **deepfloyd_options(args))
-    grid = default_grid(model.path, args.steps)
+    check_shared_flags(args)
+    caller = getattr(args, "caller", None)
+    load = caller.load_model if caller is not None and caller.load_model is not None else load_denoiser
+    model = load(args.model, device=args.device, **deepfloyd_options(args))
+    grid = model.path.grid(args.steps)
     rule = RULES[args.sampler]() if args.sampler else default_rule(model.path)
     try:
         rule.check(model.path)
@@ -98,7 +130,7 @@ def setup(args, default_guidance: float | None = None) -> Setup:
     guidance = None
     if model.condition_kind != "none":
         guidance = args.guidance if args.guidance is not None else (
-            default_guidance if default_guidance is not None else DEFAULT_GUIDANCE.get(model.condition_kind, 1.0))
+            default_guidance if default_guidance is not None else course_guidance(model.condition_kind))
     return Setup(args, model, grid, rule, guidance)
 
 
@@ -115,8 +147,8 @@ def deepfloyd_options(args) -> dict:
 
 
 def default_prompt(model) -> str | None:
-    """What "unprompted" means: "a high quality photo" for text models, the null class otherwise."""
-    return UNPROMPTED_TEXT if model.condition_kind == "text" else None
+    """What "unprompted" means for this model (`defaults.unprompted`)."""
+    return unprompted(model.condition_kind)
 
 
 def normalise_prompt(model, prompt: str | None) -> str | None:
@@ -145,52 +177,6 @@ def prompt_argv(model, prompt: str | None, flag: str = "--prompt") -> list[str]:
 def encode(model, prompt: str | None):
     """One condition row for one image."""
     return model.encode([prompt])
-
-
-def load_input(spec: str, model) -> torch.Tensor:
-    """An input image (1, C, H, W) at the model's size and range: a file, builtin:NAME, sketch:NAME,
-    or digit:CLASS[:K] / data:CLASS[:K] (the K-th test image of that class in the model's dataset)."""
-    c, h, w = model.image_shape
-    if spec.split(":", 1)[0] in ("digit", "data"):
-        return _dataset_image(spec, model)
-    return load_image(spec, h, model.value_range, channels=c)
-
-
-def input_size(spec: str) -> tuple[int, int]:
-    """(width, height) of an input as given, before resizing (dataset images are 28×28)."""
-    if spec.split(":", 1)[0] in ("digit", "data"):
-        return (28, 28)
-    return open_image(spec).size
-
-
-def _dataset_image(spec: str, model) -> torch.Tensor:
-    parts = spec.split(":")
-    if len(parts) not in (2, 3) or not parts[1]:
-        raise UserError(f"{spec!r}: write digit:CLASS or digit:CLASS:K, e.g. digit:3 or digit:3:5")
-    name = getattr(getattr(model, "spec", None), "dataset", "mnist-5k")
-    data = load_dataset(name, "test")
-    label = _class_index(parts[1], data.class_names, spec)
-    index = 0
-    if len(parts) == 3:
-        index = int(parts[2]) if parts[2].isdigit() else -1
-    rows = torch.nonzero(data.labels == label).flatten()
-    if not 0 <= index < len(rows):
-        raise UserError(f"{spec!r}: K must be from 0 to {len(rows) - 1}")
-    image = data.images[rows[index]][None]  # (1, 1, 28, 28) in [0, 1]
-    c, h, w = model.image_shape
-    if (h, w) != (28, 28):
-        image = F.interpolate(image, size=(h, w), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
-    low, high = model.value_range
-    return (low + (high - low) * image).expand(1, c, h, w).clone()
-
-
-def _class_index(text: str, names: Sequence[str], spec: str) -> int:
-    lowered = [n.lower() for n in names]
-    if text.lower() in lowered:
-        return lowered.index(text.lower())
-    if text.isdigit() and int(text) < len(names):
-        return int(text)
-    raise UserError(f"{spec!r}: unknown class {text!r}; choose one of {', '.join(names)}")
 
 
 def parse_list(text: str, convert, what: str) -> list:
@@ -245,7 +231,12 @@ def save(run: Path, name: str, images: torch.Tensor, s: Setup, nrow: int | None 
 
 
 def recorder(s: Setup) -> FrameRecorder | None:
-    return FrameRecorder() if s.args.gif else None
+    """The loop's per-step hook: frames kept for --gif, and the caller's on_step, if any."""
+    caller = getattr(s.args, "caller", None)
+    on_step = caller.on_step if caller is not None else None
+    if not s.args.gif and on_step is None:
+        return None
+    return FrameRecorder(keep=s.args.gif, on_step=on_step)
 
 
 def save_process(run: Path, stem: str, frames: FrameRecorder | None, s: Setup) -> dict:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import torch
 
+from ..defaults import FORWARD_FRACTIONS, UNPROMPTED_TEXT
 from ..editing import compare_denoisers
+from .. import validate
 from ..errors import UserError
-from ..sampling import NoiseSource
-from ..timesteps import check_i_start, parse_time, time_at_noise
+from ..sampling import NoiseSource, check_i_start
 from . import _common as common
 
 COLUMNS = ("original", "noisy", "iterative", "one_step", "blur")
@@ -30,7 +31,7 @@ def register(sub) -> None:
                              "default: a quarter, half and three quarters of the way to noise")
     parser.add_argument("--i-start", default=None, help="comma-separated grid indices to noise to instead of --t")
     parser.add_argument("--prompt", default=None, help="text or class for the predictions "
-                                                      "(default \"a high quality photo\" / none)")
+                                                      f"(default \"{UNPROMPTED_TEXT}\" / none)")
     parser.add_argument("--blur", default=None, help="KERNEL,SIGMA of the Gaussian baseline (default: best PSNR)")
     common.add_model_flags(parser, guidance_help="CFG γ (default 1: the plain conditional prediction, as §2.5–2.6)")
     parser.set_defaults(func=run)
@@ -40,10 +41,11 @@ def _times(args, s) -> list:
     if args.t is not None and args.i_start is not None:
         raise UserError("give --t or --i-start, not both")
     if args.i_start is not None:
-        return [s.grid[check_i_start(i, s.grid)] for i in common.parse_list(args.i_start, int, "i_start")]
+        levels = validate.unique(common.parse_list(args.i_start, int, "i_start"), "--i-start")
+        return [s.grid[check_i_start(i, s.grid)] for i in levels]
     if args.t is not None:
-        return common.parse_list(args.t, lambda v: parse_time(s.model.path, v), "time")
-    return [time_at_noise(s.model.path, f) for f in (0.25, 0.5, 0.75)]
+        return validate.unique(common.parse_list(args.t, s.model.path.parse_time, "time"), "--t")
+    return [s.model.path.time_at_noise(f) for f in FORWARD_FRACTIONS]
 
 
 def _blur(text):
@@ -54,8 +56,9 @@ def _blur(text):
         kernel, sigma = int(kernel), float(sigma)
     except ValueError:
         raise UserError(f"--blur takes KERNEL,SIGMA, e.g. 5,1.5, not {text!r}") from None
-    if kernel < 1 or kernel % 2 == 0 or sigma <= 0:
-        raise UserError(f"--blur needs an odd kernel ≥ 1 and σ > 0, not {text!r}")
+    if kernel < 1 or kernel % 2 == 0:
+        raise UserError(f"--blur needs an odd kernel ≥ 1, not {text!r}")
+    validate.number(sigma, "--blur's σ", 0, low_open=True)
     return kernel, sigma
 
 
@@ -63,6 +66,7 @@ def run(args) -> int:
     s = common.setup(args, default_guidance=1.0)
     model = s.model
     times, blur = _times(args, s), _blur(args.blur)
+    common.check_work(args, len(times) * args.num, args.num)
     if blur and blur[0] // 2 >= min(model.image_shape[1:]):
         raise UserError(f"a {blur[0]}-pixel blur kernel is too large for {model.image_shape[1]}-pixel images")
     prompt = common.normalise_prompt(model, args.prompt if args.prompt is not None else common.default_prompt(model))

@@ -1,7 +1,7 @@
 """`difflab edit sdedit|img2img|inpaint`: edit an image with the model (spec §2.9).
 
-sdedit    noise the image to grid index i_start and denoise it back (unprompted: "a high quality
-          photo" for text models, no class for class models), for each --i-start.
+sdedit    noise the image to grid index i_start and denoise it back (unprompted: the course's
+          default prompt for text models, no class for class models), for each --i-start.
 img2img   the same with a prompt you choose (text-conditional image-to-image, §2.9.3).
 inpaint   regenerate the region where the mask is 1 and keep the rest (RePaint, §2.9.2), with
           optional resampling (--jump J --resample R: each block of J steps is denoised R times).
@@ -13,13 +13,14 @@ import numpy as np
 import torch
 
 from ..data import load_mask, open_image, rectangle_mask, validate_mask
+from ..defaults import SDEDIT_LEVELS
 from ..editing import inpaint, sdedit
+from .. import validate
 from ..errors import UserError
-from ..sampling import NoiseSource
-from ..timesteps import check_i_start
+from ..sampling import NoiseSource, check_i_start
 from . import _common as common
 
-SDEDIT_LEVELS = "1,3,5,7,10,20"  # spec §2.9
+LEVELS = ",".join(map(str, SDEDIT_LEVELS))
 
 
 def register(sub) -> None:
@@ -30,8 +31,8 @@ def register(sub) -> None:
                            ("img2img", "SDEdit towards a prompt (text or class)")):
         p = edits.add_parser(name, help=helptext)
         _image_flag(p)
-        p.add_argument("--i-start", default=SDEDIT_LEVELS,
-                       help=f"comma-separated grid indices; larger = closer to the image (default {SDEDIT_LEVELS})")
+        p.add_argument("--i-start", default=LEVELS,
+                       help=f"comma-separated grid indices; larger = closer to the image (default {LEVELS})")
         p.add_argument("--prompt", required=name == "img2img", default=None,
                        help="text or class" + (" (required)" if name == "img2img" else " (default: unprompted)"))
         common.add_model_flags(p)
@@ -61,7 +62,9 @@ def _prompt(s, args):
 
 def run_sdedit(args) -> int:
     s = common.setup(args)
-    levels = [check_i_start(i, s.grid) for i in common.parse_list(args.i_start, int, "i_start")]
+    given = validate.unique(common.parse_list(args.i_start, int, "i_start"), "--i-start")
+    levels = [check_i_start(i, s.grid) for i in given]
+    common.check_work(args, len(levels) * args.num, args.num)
     prompt, original = _prompt(s, args), common.load_input(args.image, s.model)
     if args.edit_name == "img2img" and prompt is None:
         raise UserError("img2img needs a non-empty --prompt (use `edit sdedit` for the unprompted edit)")
@@ -72,8 +75,8 @@ def run_sdedit(args) -> int:
         seed, row = args.seed + k, [original]
         for i in levels:
             frames = common.recorder(s)
-            edited = sdedit(common.guided(s, [prompt]), original, s.grid, i, NoiseSource([seed]),
-                            common.encode(s.model, prompt), rule=s.rule, hook=frames,
+            edited = sdedit(common.guided(s, [prompt]), original, s.grid, NoiseSource([seed]),
+                            common.encode(s.model, prompt), i_start=i, rule=s.rule, hook=frames,
                             progress=s.progress(f"i_start {i} seed {seed}"))
             stem = f"{args.edit_name}-i{i}-seed{seed}"
             argv = common.base_argv(s, ["edit", args.edit_name], seed) + ["--image", args.image, "--i-start", str(i)]
@@ -114,10 +117,10 @@ def _mask(args, model) -> torch.Tensor:
 
 
 def run_inpaint(args) -> int:
+    validate.integer(args.jump, "--jump", 1)
+    validate.integer(args.resample, "--resample", 1)
     s = common.setup(args)
     check_i_start(args.i_start, s.grid)
-    if args.jump < 1 or args.resample < 1:
-        raise UserError("--jump and --resample must be at least 1")
     prompt, original = _prompt(s, args), common.load_input(args.image, s.model)
     mask = validate_mask(_mask(args, s.model).to(original), original)
     run_dir = common.start_run(s, "edit inpaint", {"image": args.image, "prompt": prompt, "mask": args.mask,
@@ -130,7 +133,7 @@ def run_inpaint(args) -> int:
     for k in range(args.num):
         seed, frames = args.seed + k, common.recorder(s)
         result = inpaint(common.guided(s, [prompt]), original, mask, s.grid, NoiseSource([seed]),
-                         common.encode(s.model, prompt), start=args.i_start, jump=args.jump, repeats=args.resample,
+                         common.encode(s.model, prompt), i_start=args.i_start, jump=args.jump, repeats=args.resample,
                          rule=s.rule, hook=frames, progress=s.progress(f"seed {seed}"))
         area = ["--mask", args.mask] if args.mask else ["--rect", args.rect]
         argv = common.base_argv(s, ["edit", "inpaint"], seed) + ["--image", args.image, *area,

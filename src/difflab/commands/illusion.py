@@ -5,14 +5,16 @@ anagram  one image that shows prompt i through view i (--views identity,flip by 
          averaged over views. Views: identity, flip, mirror, rot90, rot180, rot270, negate,
          jigsaw, patch_permute, pixel_permute, skew, inner_circle (some take :ARG).
 hybrid   the first prompt in the low frequencies (seen from afar) and the second in the high
-         frequencies (seen close up): blur kernel 33, σ = 2 at 64 px, scaled with the image size;
-         or --factor color: the first prompt in greyscale, the second in the colour residual.
+         frequencies (seen close up): blur kernel 33, σ = 2 at 64 px, scaled with the image size
+         (--kernel, --blur-sigma); or --factor color: the first prompt in greyscale, the second in
+         the colour residual.
 """
 
 from __future__ import annotations
 
 import torch
 
+from .. import validate
 from ..editing import sample
 from ..errors import UserError
 from ..filters import downsample
@@ -20,7 +22,7 @@ from ..illusions.anagrams import MultiViewDenoiser, view_clean
 from ..illusions.hybrids import FACTORS, FactorizedDenoiser
 from ..illusions.views import parse_views
 from ..sampling import NoiseSource
-from . import _common as common
+from . import _common as common, old_spelling
 
 
 def register(sub) -> None:
@@ -37,7 +39,8 @@ def register(sub) -> None:
                    help="give it twice: first the far (low-pass / greyscale) prompt, then the near one")
     p.add_argument("--factor", choices=FACTORS, default="lowpass", help="how to split the image (default lowpass)")
     p.add_argument("--kernel", type=int, default=None, help="blur kernel size (default 33 at 64 px, scaled)")
-    p.add_argument("--sigma", type=float, default=None, help="blur σ (default 2 at 64 px, scaled)")
+    blur_sigma = p.add_argument("--blur-sigma", type=float, default=None, help="blur σ (default 2 at 64 px, scaled)")
+    old_spelling(p, "--sigma", blur_sigma)
     p.add_argument("--small", type=int, default=4, help="how many times smaller the far view is (default 4)")
     common.add_model_flags(p)
     p.set_defaults(func=run_hybrid)
@@ -82,13 +85,16 @@ def run_anagram(args) -> int:
 
 
 def run_hybrid(args) -> int:
+    if args.kernel is not None:  # 0 is a value to refuse, never "the default"
+        validate.integer(args.kernel, "--kernel", 1)
+    if args.blur_sigma is not None:
+        validate.number(args.blur_sigma, "--blur-sigma", 0, low_open=True)
+    validate.integer(args.small, "--small", 1)
     s = common.setup(args)
     prompts = _prompts(s, args.prompt, 2, "a hybrid")
-    if args.small < 1:
-        raise UserError(f"--small must be at least 1, not {args.small}")
     model = s.model
     denoiser = FactorizedDenoiser(common.guided(s, prompts), common.encode(model, prompts[0]),
-                                  common.encode(model, prompts[1]), args.factor, args.kernel, args.sigma)
+                                  common.encode(model, prompts[1]), args.factor, args.kernel, args.blur_sigma)
     run_dir = common.start_run(s, "illusion hybrid", {"prompts": prompts, **denoiser.settings, "small": args.small})
     full, small = [], []
     for k in range(args.num):
@@ -98,8 +104,8 @@ def run_hybrid(args) -> int:
         name = common.save(run_dir, f"hybrid-seed{seed}.png", image, s)
         common.save(run_dir, f"hybrid-seed{seed}-small.png", downsample(image, args.small), s)
         argv = common.base_argv(s, ["illusion", "hybrid"], seed) + ["--factor", args.factor, "--small", str(args.small)]
-        argv += [arg for key in ("kernel", "sigma") if getattr(args, key) is not None
-                 for arg in (f"--{key}", str(getattr(args, key)))]
+        argv += [arg for flag, value in (("--kernel", args.kernel), ("--blur-sigma", args.blur_sigma))
+                 if value is not None for arg in (flag, str(value))]
         common.record(run_dir, s, name, argv + _prompt_flags(model, prompts), procedure="hybrid", seed=seed,
                       prompts=prompts, small_image=f"hybrid-seed{seed}-small.png", **denoiser.settings,
                       **common.save_process(run_dir, f"hybrid-seed{seed}", frames, s))

@@ -11,12 +11,14 @@ this command redraws them for any model file or run folder, with other digits or
 
 from __future__ import annotations
 
+from .. import validate
 from ..atomic import write_json
 from ..data import DATASETS, load_dataset
 from ..errors import UserError
 from ..models.registry import load_course_model
 from ..runs import new_run_dir, write_config
 from ..training import partb
+from . import old_spelling
 
 FIGURES = ("noising", "denoise", "ood", "mean")
 
@@ -29,7 +31,9 @@ def register(sub) -> None:
                         "(all figures but noising)")
     parser.add_argument("--dataset", help="digits to use (default: the model's dataset, else mnist-5k)")
     parser.add_argument("--index", type=int, default=0, help="first test digit to show (default 0)")
-    parser.add_argument("--count", type=int, default=None, help="digits (noising 5, denoise 3) or samples (mean 10)")
+    num = parser.add_argument("--num", type=int, default=None,
+                              help="digits (noising 5, denoise 3) or samples (mean 10)")
+    old_spelling(parser, "--count", num)
     parser.add_argument("--sigma", type=float, default=None, help="noise level of the denoise panel "
                         "(default: the model's training σ)")
     parser.add_argument("--seed", type=int, default=0, help="digit i uses noise seed SEED + i")
@@ -40,10 +44,13 @@ def register(sub) -> None:
 def run(args) -> int:
     if args.figure not in FIGURES:
         raise UserError(f"unknown figure {args.figure!r}; choose one of {', '.join(FIGURES)}")
-    if args.count is not None and args.count < 1:
-        raise UserError(f"--count must be at least 1, got {args.count}")
-    if args.sigma is not None and args.sigma < 0:
-        raise UserError(f"--sigma must be ≥ 0, got {args.sigma}")
+    if args.num is not None:
+        validate.integer(args.num, "--num", 1)
+    if args.sigma is not None:
+        validate.number(args.sigma, "--sigma", 0)
+    validate.integer(args.index, "--index", 0)
+    validate.seeds(args.seed, args.num or 10)
+    validate.output_folder(args.out)
     net, spec = None, None
     if args.figure != "noising":
         if not args.model:
@@ -57,7 +64,7 @@ def run(args) -> int:
         raise UserError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
     split = "train" if args.figure == "mean" else "test"
     images = load_dataset(dataset, split).images
-    count = args.count or {"noising": 5, "denoise": 3, "ood": 1, "mean": 10}[args.figure]
+    count = args.num or {"noising": 5, "denoise": 3, "ood": 1, "mean": 10}[args.figure]
     if not 0 <= args.index <= len(images) - count:
         raise UserError(f"--index must be in 0..{len(images) - count} for {dataset} {split}")
     digits = images[args.index:args.index + count]

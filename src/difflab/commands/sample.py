@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..defaults import UNPROMPTED_TEXT
 from ..editing import sample
 from ..sampling import NoiseSource
 from . import _common as common
@@ -12,7 +13,7 @@ from . import _common as common
 def register(sub) -> None:
     parser = sub.add_parser("sample", help="generate images from pure noise (with CFG when prompted)",
                             description="Generate images from pure noise. A prompt is a text for text models "
-                                        "(default \"a high quality photo\") and a class name or index for "
+                                        f"(default \"{UNPROMPTED_TEXT}\") and a class name or index for "
                                         "class-conditioned models (default: none, i.e. unconditional). "
                                         "--guidance 1 turns CFG off.")
     parser.add_argument("--prompt", action="append", default=None,
@@ -25,6 +26,7 @@ def run(args) -> int:
     s = common.setup(args)
     model = s.model
     prompts = [common.normalise_prompt(model, p) for p in (args.prompt or [common.default_prompt(model)])]
+    common.check_work(args, len(prompts) * args.num)
     run_dir = common.start_run(s, "sample", {"prompts": prompts})
     images = []
     for k in range(len(prompts) * args.num):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import validate
+
 
 def register(sub) -> None:
     parser = sub.add_parser(
@@ -29,13 +31,19 @@ def register(sub) -> None:
     parser.set_defaults(func=run)
 
 
+TOUR_SEEDS = 10_000  # a tour draws fewer seeds than this from its --seed (seed, seed + 1, …)
+
+
 def run(args) -> int:
-    from ..report.tour import DELIVERABLES, run_tour, select
+    from ..report.catalog import DELIVERABLES, select
+    from ..report.tour import run_tour
     if args.list:
         for d in select(args.only):
             state = "ready" if d.wired else f"pending: needs {d.run.what}"
             print(f"{d.id:<10} {d.part}  {d.title}  [{state}]")
         return 0
+    validate.seeds(args.seed, TOUR_SEEDS)
+    validate.output_folder(args.out)
     result = run_tour(args.out, model=args.model, only=args.only, quick=args.quick, train=args.train,
                       seed=args.seed, quiet=args.quiet)
     if result.failed:

@@ -8,7 +8,9 @@
     difflab train emoji --out runs/emoji           # difflab's own text-to-image model (hours on one thread)
 
 Every field of `TrainConfig` is a flag (``--batch-size 128``, ``--sample-epochs 1,5,10``,
-``--no-ema-warmup``); flags override the preset's values.
+``--no-ema-warmup``; the grid size `samples` is ``--num``, as the count of every command); flags
+override the preset's values. Several GPUs or nodes: the same command under a launcher, e.g.
+``accelerate launch --multi_gpu --num_processes 4 -m difflab train flow-class`` (docs/training.md).
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from .. import validate
 from ..errors import UserError
 from ..training import TrainingInterrupted, resolve, resume, train
 from ..training.config import CONFIG_FIELDS, RECIPES, TrainConfig, preset, preset_names
 from ..training.emoji import EMOJI_PRESETS, emoji_preset, is_emoji_run, resume_emoji, train_emoji
+from . import old_spelling
 
+_RENAMED = {"samples": "--num"}  # field → flag where the field's own name is not the CLI's word
 _SHOWN = ("kind", "conditioning", "hidden", "batch_size", "epochs", "lr", "lr_schedule", "sample_epochs",
           "sample_steps")
 
@@ -38,15 +43,20 @@ def register(sub) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--list", action="store_true", help="list the presets and their hyperparameters")
     parser.add_argument("--steps", type=int, help="emoji presets: optimizer steps of the run")
+    validate.add_allow_long(parser)
     parser.add_argument("--stop-after-steps", type=int, help=argparse.SUPPRESS)  # test hook: stop as if killed
     options = parser.add_argument_group("hyperparameters (override the preset)")
     for f in CONFIG_FIELDS:
-        flag, help_text = "--" + f.name.replace("_", "-"), f.metadata.get("help")
+        own, help_text = "--" + f.name.replace("_", "-"), f.metadata.get("help")
         if f.type == "bool":
-            options.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-        else:
-            options.add_argument(flag, dest=f.name, type=_PARSERS.get(f.type, str), default=None,
-                                 metavar=f.name.upper(), help=help_text)
+            options.add_argument(own, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            continue
+        flag = _RENAMED.get(f.name, own)
+        action = options.add_argument(flag, dest=f.name, type=_PARSERS.get(f.type, str), default=None,
+                                      choices=f.metadata.get("choices"), help=help_text,
+                                      metavar=None if f.metadata.get("choices") else flag[2:].replace("-", "_").upper())
+        if f.name in _RENAMED:
+            old_spelling(parser, own, action)
     parser.set_defaults(func=run)
 
 
@@ -80,16 +90,29 @@ def run(args) -> int:
                 raise UserError("--steps applies to the emoji presets only; Part B recipes count --epochs")
             if not args.recipe:
                 raise UserError(f"name a recipe ({', '.join(RECIPES)}) or a preset, or --resume RUN_DIR")
+            validate.output_folder(args.out)
             config = resolve(args.recipe, args.preset, **overrides)
+            check_work(config, getattr(args, "allow_long_runs", False))
             result = train(config, args.out, quiet=args.quiet, stop_after_steps=args.stop_after_steps)
     except TrainingInterrupted as stop:
         print(f"difflab: {stop}; continue with `difflab train --resume RUN_DIR`")
         return 3
+    if not result.main:
+        return 0  # the other processes of a multi-process run: the main one reports
     m = result.metrics
     print(f"trained {result.run_dir.name}: {m['steps']} steps, {m['images_seen']} images in {m['wall_time_s']:.0f} s "
           f"({m['train_img_per_s']:.0f} img/s while training); final train loss {m['final_train_loss']:.4f}")
     print(f"model: {result.model_file} ({m['weights']} weights); run folder: {result.run_dir}")
     return 0
+
+
+def check_work(config, allow_long: bool) -> None:
+    """The bounds on work (`difflab.validate`) for the grids a run draws and its length."""
+    validate.work("--num", config.samples, validate.MAX_IMAGES, allow_long, "grid images")
+    validate.work("--samples-per-class", config.samples_per_class, validate.MAX_IMAGES // 10, allow_long,
+                  "images of every class")
+    validate.work("--sample-steps", config.sample_steps, validate.MAX_STEPS, allow_long, "sampling steps")
+    validate.work("--epochs", config.epochs, validate.MAX_EPOCHS, allow_long, "epochs")
 
 
 def _list() -> int:

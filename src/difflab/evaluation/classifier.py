@@ -15,6 +15,7 @@ the class names and whatever the trainer records (dataset, test accuracy, seed, 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -125,7 +126,15 @@ def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> Cla
         raise UserError(f"{path} is not a difflab classifier (metadata format is {header.get('format')!r})")
     try:
         config = ClassifierConfig(**json.loads(header["config"]))
-        model = Classifier(config, json.loads(header["class_names"]))
+        names = json.loads(header["class_names"])
+        with torch.device("meta"):  # the shapes first: a hostile config must not allocate anything
+            expected = {k: tuple(v.shape) for k, v in Classifier(config, names).state_dict().items()}
+        found = {k: tuple(v.shape) for k, v in tensors.items()}
+        if expected != found or sum(map(math.prod, expected.values())) > 10 ** 8:
+            raise ValueError("its tensors do not match its config")
+        if not all(torch.isfinite(t).all() for t in tensors.values() if t.is_floating_point()):
+            raise ValueError("it holds NaN or infinite weights")
+        model = Classifier(config, names)
         model.load_state_dict(tensors)
         model.metadata = json.loads(header.get("metadata", "{}"))
     except (KeyError, TypeError, ValueError, RuntimeError) as err:

@@ -44,7 +44,7 @@ class MultiViewDenoiser:
         low, high = base.value_range
         self.middle = (low + high) / 2
 
-    def __getattr__(self, name):  # path, prediction, image_shape, value_range, encode …
+    def __getattr__(self, name):  # path, prediction_type, image_shape, value_range, encode …
         if name == "base":
             raise AttributeError(name)
         return getattr(self.base, name)
@@ -63,7 +63,7 @@ class MultiViewDenoiser:
         inputs = torch.cat([self._centred(v.view(centred), t, +1) for v in self.views])
         conds = None if self.conds[0] is None else torch.cat([c.expand(n, *c.shape[1:]) for c in self.conds])
         out = self.base(inputs, t.repeat(k), conds)
-        offset = 0.0 if self.prediction == "epsilon" else self.middle
+        offset = 0.0 if self.prediction_type == "epsilon" else self.middle
         preds = out.prediction.chunk(k)
         prediction = sum(v.inverse_view(p - offset) for v, p in zip(self.views, preds)) / k + offset
         variance = None

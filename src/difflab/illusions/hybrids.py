@@ -15,6 +15,7 @@ forward pass; variance channels, where a model has them, are factorized the same
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -38,7 +39,10 @@ def factorization(kind: str, image_shape: tuple[int, int, int], kernel_size: int
     channels, height, _ = image_shape
     if kind == "lowpass":
         default_k, default_s = scaled_blur(height)
-        k, s = kernel_size or default_k, sigma or default_s
+        k = default_k if kernel_size is None else kernel_size  # 0 is a value (refused below), not "unset"
+        s = default_s if sigma is None else sigma
+        if not math.isfinite(s):
+            raise UserError(f"the hybrid blur needs a finite σ > 0, not {s}")
         if k % 2 == 0 or k < 1 or s <= 0:
             raise UserError(f"the hybrid blur needs an odd kernel size and σ > 0, not {k} and {s}")
         if k // 2 >= height:

@@ -20,6 +20,7 @@ means the same transform.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Callable
 
 import torch
@@ -140,7 +141,7 @@ def _jigsaw(pieces: int = 4, seed: int = 0):
 
 def _patch_permute(patch: int | None = None, seed: int = 0):
     def source(h, w):
-        size = patch or (h // 8 if h % 8 == 0 and w % 8 == 0 else h // 4)
+        size = patch if patch is not None else (h // 8 if h % 8 == 0 and w % 8 == 0 else h // 4)
         if size < 1 or h % size or w % size:
             raise UserError(f"patch_permute needs a patch size that divides the {h}x{w} image, not {size}")
         order = torch.randperm((h // size) * (w // size), generator=torch.Generator().manual_seed(seed))
@@ -189,7 +190,7 @@ VIEWS: dict[str, tuple[Callable[..., View], Callable[[str], object] | None]] = {
     "rot270": (lambda: PixelPermutation("rot270", _rotation(3)), None),
     "negate": (Negate, None),
     "jigsaw": (lambda n=4: PixelPermutation(f"jigsaw:{n}", _jigsaw(n)), _int),
-    "patch_permute": (lambda p=None: PixelPermutation(f"patch_permute:{p}" if p else "patch_permute",
+    "patch_permute": (lambda p=None: PixelPermutation("patch_permute" if p is None else f"patch_permute:{p}",
                                                       _patch_permute(p)), _int),
     "pixel_permute": (lambda s=0: PixelPermutation(f"pixel_permute:{s}", _pixel_permute(s)), _int),
     "skew": (lambda s=0.5: PixelPermutation(f"skew:{s}", _skew(s)), float),
@@ -212,7 +213,7 @@ def get_view(spec: str) -> View:
         value = convert(arg)
     except ValueError:
         raise UserError(f"bad argument for view {name}: {arg!r}") from None
-    if isinstance(value, int) and value < 0:
+    if (isinstance(value, int) and value < 0) or (isinstance(value, float) and not math.isfinite(value)):
         raise UserError(f"bad argument for view {name}: {arg!r}")
     return factory(value)
 

@@ -23,6 +23,7 @@ from torch import Tensor
 
 from ..atomic import atomic_write
 from ..errors import UserError
+from .hub import loading, local_files, variant_for
 
 EMBED_LENGTH = 77  # IF's T5 was trained with 77 tokens (diffusers' IFPipeline.encode_prompt)
 EMBED_WIDTH = 4096  # T5-v1.1-XXL hidden size
@@ -97,8 +98,6 @@ class PromptEncoder:
                  eight_bit: bool | None = None, offline: bool | None = None):
         from transformers import AutoTokenizer, T5EncoderModel
 
-        from .deepfloyd import hub_errors, not_available, quiet_loading, variant_for
-
         self.source, self.length = source, length
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         cuda = self.device.type == "cuda"
@@ -107,15 +106,11 @@ class PromptEncoder:
             from transformers import BitsAndBytesConfig
             kwargs.update(quantization_config=BitsAndBytesConfig(load_in_8bit=True),
                           device_map={"": self.device.index or 0})
-        local = {} if offline is None else {"local_files_only": offline}
-        try:
-            with quiet_loading():
-                self.tokenizer = AutoTokenizer.from_pretrained(source, subfolder="tokenizer", **local)
-                variant = variant_for(source, "text_encoder")
-                self.model = T5EncoderModel.from_pretrained(source, subfolder="text_encoder", variant=variant,
-                                                            **kwargs, **local)
-        except hub_errors() as err:
-            raise not_available(source, "T5 text encoder") from err
+        local = local_files(offline)
+        with loading(source, "T5 text encoder", offline):
+            self.tokenizer = AutoTokenizer.from_pretrained(source, subfolder="tokenizer", **local)
+            self.model = T5EncoderModel.from_pretrained(source, subfolder="text_encoder",
+                                                        variant=variant_for(source, "text_encoder"), **kwargs, **local)
         if "device_map" not in kwargs:
             self.model.to(self.device)
         self.model.eval()

@@ -2,7 +2,8 @@
 
 A `Denoiser` takes a noisy batch x_t (N, C, H, W) in its own value range, a per-sample time
 t (N,) in its path's convention, and a batch of conditions, and returns a `ModelOutput`: a
-prediction of the kind it names (``"epsilon"``, ``"x0"`` or ``"velocity"``) on the path it names.
+prediction of the type it names (``prediction_type``: ``"epsilon"``, ``"x0"`` or ``"velocity"``) on the
+path it names.
 Guidance, views, editing and every sampler are written against this protocol alone, so the course
 models and DeepFloyd IF serve them all.
 
@@ -18,14 +19,14 @@ from typing import Protocol, Sequence, runtime_checkable
 
 from torch import Tensor
 
-from ..paths import GaussianPath
+from ..paths import GaussianPath, PredictionType
 
 
 @dataclass
 class ModelOutput:
     """What a denoiser returns for a batch.
 
-    prediction: (N, C, H, W), the kind named by the denoiser's ``prediction``.
+    prediction: (N, C, H, W), of the type named by the denoiser's ``prediction_type``.
     variance: (N, C, H, W) or None — IF's learned-range interpolation v ∈ [−1, 1] (spec §2.2).
     """
 
@@ -39,14 +40,14 @@ class Denoiser(Protocol):
 
     Attributes:
         path: the path its times refer to (`DiscretePath` integer t, or `FlowPath` t ∈ [0, 1]).
-        prediction: "epsilon", "x0" or "velocity".
+        prediction_type: "epsilon", "x0" or "velocity" (`paths.PredictionType`).
         image_shape: (C, H, W) of the images it works on.
         value_range: (low, high) of clean images, e.g. (0, 1) for the course's MNIST, (−1, 1) for IF.
         condition_kind: "none", "class" or "text".
     """
 
     path: GaussianPath
-    prediction: str
+    prediction_type: PredictionType
     image_shape: tuple[int, int, int]
     value_range: tuple[float, float]
     condition_kind: str

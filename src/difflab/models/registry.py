@@ -14,8 +14,9 @@ import torch
 
 from ..checkpoints import load_model_file
 from ..errors import UserError
-from .course import CourseDenoiser, CourseSpec
+from .course import CourseDenoiser, CourseSpec, check_model_file
 from .emoji import is_emoji_spec, load_emoji_denoiser
+from .hub import is_hub_id
 from .unet import CourseUNet
 
 DEFAULT_MODEL = "mnist-flow"
@@ -45,6 +46,10 @@ def resolve_model_file(name_or_path: str) -> Path:
         return path / "model.safetensors"
     if path.is_file():
         return path
+    if path.is_dir():
+        raise UserError(f"{path} holds no model.safetensors: not a finished training run (or a model folder)")
+    if "/" in name_or_path or "\\" in name_or_path or path.suffix:
+        raise UserError(f"no model file or run folder at {path}")
     names = ", ".join(n for n in shipped if not n.startswith("classifier")) or "none shipped"
     raise UserError(f"unknown model {name_or_path!r}: give a shipped name ({names}), deepfloyd-if, "
                     f"a .safetensors model file or a run folder")
@@ -52,7 +57,7 @@ def resolve_model_file(name_or_path: str) -> Path:
 
 def load_course_model(name_or_path: str, device=None) -> tuple[CourseUNet, CourseSpec, dict]:
     """(net in eval mode, spec, records) of a course model file."""
-    state, spec_dict, records = load_model_file(resolve_model_file(name_or_path))
+    state, spec_dict, records = load_model_file(resolve_model_file(name_or_path), check=check_model_file)
     spec = CourseSpec.from_dict(spec_dict)
     net = CourseUNet.from_config(spec.unet)
     net.load_state_dict(state)
@@ -63,8 +68,7 @@ def is_deepfloyd(name: str) -> bool:
     """IF's aliases, a DeepFloyd/… id or a diffusers folder, or any other Hub id ("org/name") not on disk."""
     from .deepfloyd import is_deepfloyd as names_if  # cheap: diffusers is imported lazily there
 
-    path = Path(name).expanduser()
-    return names_if(name) or ("/" in name and not path.exists() and not name.endswith(".safetensors"))
+    return names_if(name) or is_hub_id(name)
 
 
 def load_denoiser(name_or_path: str = DEFAULT_MODEL, device=None, **deepfloyd_options):

@@ -4,39 +4,27 @@ Images come in as tensors in a known value range — (N, C, H, W), (C, H, W) or 
 and are shown with the course's display transform: map value_range to [0, 1] and clip. Small
 images are enlarged by an integer zoom (nearest neighbour, so pixels stay pixels) before labels are
 drawn, so that captions stay sharp. Labels are drawn with Pillow's own font, which covers ASCII
-only: write "sigma", not "σ", inside images (captions in the page can use any character). Files are written atomically; the same tensors give the same
-bytes.
+only: write "sigma", not "σ", inside images (captions in the page can use any character).
+
+The display transform (`to_pixels`) and the PNG and GIF writers (`save_png`, `save_gif`) are
+difflab's one set, from `difflab.data.display`; files are written atomically, and the same tensors
+give the same bytes.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from ..atomic import atomic_write
+from ..data.display import save_gif, save_png, to_pixels
+
+__all__ = ["auto_zoom", "grid_figure", "save_gif", "save_png", "to_pixels"]
 
 PAD = 4
 BACKGROUND = (255, 255, 255)
 INK = (30, 30, 30)
-
-
-def to_pixels(images: torch.Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
-    """(N, C, H, W) / (C, H, W) / (H, W) in value_range → uint8 (N, H, W, 3) RGB."""
-    x = images.detach().to("cpu", torch.float32)
-    if x.ndim == 2:
-        x = x[None, None]
-    elif x.ndim == 3:
-        x = x[None]
-    if x.ndim != 4 or x.shape[1] not in (1, 3):
-        raise ValueError(f"expected images of shape (N, C, H, W) with C = 1 or 3, got {tuple(images.shape)}")
-    low, high = value_range
-    unit = torch.nan_to_num((x - low) / (high - low)).clamp(0, 1)
-    pixels = (unit * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    return np.repeat(pixels, 3, axis=3) if pixels.shape[3] == 1 else pixels
 
 
 def auto_zoom(size: int, target: int = 112) -> int:
@@ -94,21 +82,3 @@ def grid_figure(rows: Sequence[torch.Tensor], value_range: tuple[float, float] =
             image = Image.fromarray(tile, "RGB").resize((tw, th), Image.Resampling.NEAREST)
             canvas.paste(image, (left + c * (tw + PAD), y))
     return canvas
-
-
-def save_png(image: Image.Image, path: str | os.PathLike, overwrite: bool = False) -> None:
-    """Write a PIL image as PNG, atomically."""
-    with atomic_write(path, overwrite=overwrite) as handle:
-        image.save(handle, format="PNG")
-
-
-def save_gif(frames: Sequence[Image.Image], path: str | os.PathLike, ms_per_frame: int = 120,
-             hold_last_ms: int = 1000, overwrite: bool = False) -> None:
-    """An endlessly looping GIF of `frames` (PIL images of one size); the last frame is held longer."""
-    if not frames:
-        raise ValueError("a GIF needs at least one frame")
-    durations = [ms_per_frame] * (len(frames) - 1) + [hold_last_ms]
-    first, *rest = [f.convert("RGB") for f in frames]
-    with atomic_write(path, overwrite=overwrite) as handle:
-        first.save(handle, format="GIF", save_all=True, append_images=rest, duration=durations, loop=0,
-                   optimize=False)

@@ -9,23 +9,21 @@ The Campanile is not shipped, so every input is made or found offline (issue #6,
 | web image (A1.7.1a)         | ``builtin:astronaut``                | a real photo, greyscale, 28 px (``builtin:camera``) |
 | hand-drawn (A1.7.1b)        | ``sketch:house``, ``sketch:tree``    | digits drawn here (`draw_digit`): ``drawn:4``, ``drawn:2`` |
 
-Specs are strings: anything `commands._common.load_input` reads (a file, ``builtin:``,
-``sketch:``, ``digit:CLASS:K``), plus ``drawn:D`` — a digit D drawn by `draw_digit` with thick,
+Specs are strings: anything `difflab.image_inputs.load_input` reads (a file, ``builtin:``,
+``sketch:``, ``digit:CLASS:K``), plus ``drawn:D`` — a digit D drawn by `difflab.data.draw_digit` with thick,
 wobbly strokes like a person's (white on black, centred in a 20-px box as MNIST's digits are).
 """
 
 from __future__ import annotations
 
-import math
-import random
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFilter
 
+from ..data import draw_digit
 from ..errors import UserError
+from ..image_inputs import load_input as image_input
 
 
 @dataclass(frozen=True)
@@ -72,56 +70,4 @@ def load_input(spec: str, model) -> torch.Tensor:
         pixels = np.asarray(draw_digit(int(digit), h), dtype=np.float32) / 255.0
         low, high = model.value_range
         return (low + (high - low) * torch.from_numpy(pixels))[None, None].expand(1, c, h, w).clone()
-    from ..commands._common import load_input as cli_input
-    return cli_input(spec, model)
-
-
-# Strokes of each digit: polylines in a unit box (x right, y down), drawn with a wobbly pen.
-def _arc(cx, cy, rx, ry, start, end, steps=18):
-    return [(cx + rx * math.cos(math.radians(start + (end - start) * k / steps)),
-             cy + ry * math.sin(math.radians(start + (end - start) * k / steps))) for k in range(steps + 1)]
-
-
-_STROKES = {
-    0: [_arc(0.5, 0.5, 0.3, 0.46, -90, 275)],
-    1: [[(0.38, 0.2), (0.56, 0.04), (0.52, 0.96)]],
-    2: [_arc(0.5, 0.3, 0.3, 0.26, 190, 370) + [(0.62, 0.6), (0.16, 0.95), (0.86, 0.93)]],
-    3: [_arc(0.47, 0.27, 0.3, 0.23, 200, 450), _arc(0.47, 0.72, 0.33, 0.25, 270, 500)],
-    4: [[(0.58, 0.96), (0.6, 0.04), (0.12, 0.64), (0.88, 0.64)]],
-    5: [[(0.8, 0.05), (0.3, 0.06), (0.26, 0.44)] + _arc(0.5, 0.68, 0.32, 0.28, 230, 500)],
-    6: [[(0.7, 0.04), (0.36, 0.4)] + _arc(0.52, 0.7, 0.3, 0.26, 200, 560)],
-    7: [[(0.12, 0.08), (0.86, 0.08), (0.42, 0.96)]],
-    8: [_arc(0.5, 0.27, 0.26, 0.23, 90, 450), _arc(0.5, 0.73, 0.32, 0.25, -90, 270)],
-    9: [_arc(0.5, 0.3, 0.3, 0.26, 0, 360) + [(0.76, 0.5), (0.6, 0.96)]],
-}
-
-
-def draw_digit(digit: int, size: int = 28, width: float = 0.13) -> Image.Image:
-    """A hand-drawn-looking digit: greyscale `size`², white on black, in the centre 5/7 of the canvas.
-
-    Deterministic (the wobble's generator is seeded by the digit). `width` is the stroke width as a
-    fraction of the digit's box. Drawn 8× larger, softened and downsampled, so edges are antialiased
-    like MNIST's.
-    """
-    if digit not in _STROKES:
-        raise UserError(f"no drawing of {digit!r}; digits 0-9 only")
-    scale = 8 * size
-    box, margin = scale * 5 / 7, scale / 7
-    rng = random.Random(zlib.crc32(f"digit-{digit}".encode()))
-    image = Image.new("L", (scale, scale), 0)
-    draw = ImageDraw.Draw(image)
-    pen = max(1, round(width * box))
-    for stroke in _STROKES[digit]:
-        points, drift = [], [0.0, 0.0]
-        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
-            steps = max(1, int(math.hypot(x1 - x0, y1 - y0) / 0.03))
-            for k in range(steps):
-                drift = [0.75 * d + rng.uniform(-0.012, 0.012) for d in drift]
-                points.append((margin + box * (x0 + (x1 - x0) * k / steps + drift[0]),
-                               margin + box * (y0 + (y1 - y0) * k / steps + drift[1])))
-        points.append((margin + box * (stroke[-1][0] + drift[0]), margin + box * (stroke[-1][1] + drift[1])))
-        draw.line(points, fill=255, width=pen, joint="curve")
-        for x, y in (points[0], points[-1]):
-            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
-    image = image.filter(ImageFilter.GaussianBlur(scale / 112))
-    return image.resize((size, size), Image.Resampling.LANCZOS)
+    return image_input(spec, model)

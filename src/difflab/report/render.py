@@ -13,7 +13,6 @@ text is HTML-escaped. A figure whose file is missing is reported, not linked.
 from __future__ import annotations
 
 import html
-import json
 import os
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -26,7 +25,9 @@ from PIL import Image
 
 from ..atomic import atomic_write
 from ..errors import UserError
-from .section import SECTION_FILE, SECTIONS_DIR, TOUR_FILE, read_section
+from .catalog import catalog as spec_order
+from ..runs import inside
+from .section import SECTION_FILE, SECTIONS_DIR, read_section, read_tour
 
 INDEX_FILE = "index.html"
 TITLE = "difflab: Fun with Diffusion Models"
@@ -47,7 +48,7 @@ def _template(name: str) -> Template:
 def render(report_dir: str | os.PathLike, catalog: Sequence[tuple[str, str, str]] | None = None) -> Path:
     """Write report_dir/index.html from its section.json files; return its path.
 
-    `catalog` is the spec order as (id, title, part) triples; by default the tour's registry.
+    `catalog` is the spec order as (id, title, part) triples; by default the tour's table.
     """
     page, _ = build_page(report_dir, catalog)
     index = Path(report_dir) / INDEX_FILE
@@ -63,8 +64,7 @@ def build_page(report_dir: str | os.PathLike,
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder")
     if catalog is None:
-        from .tour import catalog as tour_catalog  # the registry knows the spec order
-        catalog = tour_catalog()
+        catalog = spec_order()
     tour = _read_tour(folder)
     sections, problems = _read_sections(folder)
     known = [cid for cid, _, _ in catalog]
@@ -81,14 +81,7 @@ def build_page(report_dir: str | os.PathLike,
 
 
 def _read_tour(folder: Path) -> dict:
-    path = folder / TOUR_FILE
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UserError(f"cannot read {path}: {err}") from None
-    return data if isinstance(data, dict) else {}
+    return read_tour(folder)
 
 
 def _read_sections(folder: Path) -> tuple[dict[str, dict], list[str]]:
@@ -224,7 +217,8 @@ def _figure(folder: Path, data: dict, figure: dict, problems: list[str]) -> str:
     parts = Path(figure["file"]).parts
     path = folder / rel
     try:
-        if Path(figure["file"]).is_absolute() or ".." in parts:
+        if Path(figure["file"]).is_absolute() or ".." in parts or not inside(folder / SECTIONS_DIR / data["id"],
+                                                                             figure["file"]):
             raise OSError("it points outside the section folder")
         with Image.open(path) as image:
             width, height = image.size
@@ -251,8 +245,9 @@ def _section(folder: Path, data: dict, problems: list[str]) -> str:
                for m, v in group.items()]
     base = f"{SECTIONS_DIR}/{data['id']}/"
     files = [f'<a href="{esc(quote(base + SECTION_FILE))}">section.json</a>']
-    if data.get("records") and (folder / base / str(data["records"])).is_file():
-        files.append(f'<a href="{esc(quote(base + str(data["records"])))}">{esc(data["records"])}</a> (one record per image)')
+    records = data.get("records")
+    if records and inside(folder / base, records) and (folder / base / records).is_file():
+        files.append(f'<a href="{esc(quote(base + records))}">{esc(records)}</a> (one record per image)')
     files.append(f"compute time {esc(_seconds(data.get('seconds')))}")
     return _template("section.html").substitute(
         anchor=esc(_anchor(data["id"])), id=esc(data["id"]), title=esc(data["title"]),

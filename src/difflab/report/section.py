@@ -34,10 +34,14 @@ import re
 import shutil
 import time
 from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..atomic import append_jsonl, atomic_write
+from PIL import Image
+
+from ..atomic import append_jsonl, atomic_write, json_safe
 from ..errors import UserError
+from .figures import save_gif, save_png
 
 FORMAT = "difflab-section/1"
 SECTIONS_DIR = "sections"
@@ -71,7 +75,7 @@ def write_section_json(folder: Path, data: dict) -> Path:
     """section.json, atomically, keys in the order given (params keep their order)."""
     path = folder / SECTION_FILE
     with atomic_write(path, overwrite=True, mode="w") as handle:
-        json.dump(data, handle, indent=2)  # ASCII-only: \u escapes, whatever the locale
+        json.dump(json_safe(data), handle, indent=2, allow_nan=False)  # ASCII-only: \u escapes, whatever the locale
         handle.write("\n")
     return path
 
@@ -85,16 +89,24 @@ def read_section(folder: str | os.PathLike) -> dict:
         raise UserError(f"{path} does not exist") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise UserError(f"cannot read {path}: {err}") from None
-    problems = _problems(data)
+    problems = _problems(data) or _outside(Path(folder), data)
     if problems:
         raise UserError(f"{path} is not a valid section: {problems[0]}")
     return data
+
+
+# Fields and their types (None allowed where the contract says "or null").
+_TYPES = {"id": str, "title": str, "part": str, "status": str, "reason": str, "paragraph": str, "params": dict,
+          "seeds": list, "metrics": (dict, type(None)), "seconds": (int, float, type(None)),
+          "records": (str, type(None)), "config_hash": (str, type(None)), "format": str, "figures": list}
 
 
 def _problems(data: Any) -> list[str]:
     if not isinstance(data, dict):
         return ["not a JSON object"]
     out = [f"missing field {key!r}" for key in ("id", "title", "part", "status") if key not in data]
+    out += [f"{key} must be {_kind(kind)}, not {type(data[key]).__name__}" for key, kind in _TYPES.items()
+            if key in data and (not isinstance(data[key], kind) or isinstance(data[key], bool))]
     if out:
         return out
     if data["status"] not in STATUSES:
@@ -107,9 +119,59 @@ def _problems(data: Any) -> list[str]:
     for key, kind in (("params", dict), ("seeds", list), ("paragraph", str)):
         if key in data and not isinstance(data[key], kind):
             out.append(f"{key} must be a {kind.__name__}")
-    if data.get("metrics") is not None and not isinstance(data["metrics"], dict):
-        out.append("metrics must be an object")
+    for figure in figures if isinstance(figures, list) else []:
+        if isinstance(figure, dict) and not (isinstance(figure.get("file"), str)
+                                             and isinstance(figure.get("caption", ""), str)
+                                             and isinstance(figure.get("scale", 1), int)):
+            out.append("a figure's file and caption must be strings and its scale an integer")
+    for value in _metric_values(data.get("metrics") or {}):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str, type(None))):
+            out.append("metrics must be {name: number} or {label: {name: number}}")
+            break
     return out
+
+
+def _kind(kind) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+
+
+def _metric_values(metrics: dict) -> list:
+    return [v for value in metrics.values() for v in (value.values() if isinstance(value, dict) else [value])]
+
+
+def _outside(folder: Path, data: dict) -> list[str]:
+    """Every file the page links (figures, records) must stay inside the section folder."""
+    from ..runs import inside
+
+    names = [f["file"] for f in data.get("figures", [])] + ([data["records"]] if data.get("records") else [])
+    return [f"{name[:80]!r} is not a path inside the section folder" for name in names if not inside(folder, name)]
+
+
+def read_tour(report_dir: str | os.PathLike) -> dict:
+    """tour.json of a report folder ({} if none); UserError (one line) if it is not the tour's settings."""
+    path = Path(report_dir) / TOUR_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"cannot read {path}: {err}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path} is not a tour's settings (not a JSON object)")
+    for key, kind in _TOUR_TYPES.items():
+        if key in data and (not isinstance(data[key], kind) or (isinstance(data[key], bool) and bool not in kind)):
+            raise UserError(f"{path}: {key} must be {_kind(kind)}, not {type(data[key]).__name__}")
+    models, selected = data.get("models") or {}, data.get("selected") or []
+    if not all(isinstance(v, str) for v in [*models.values(), *selected]):
+        raise UserError(f"{path}: models and selected must hold strings")
+    return data
+
+
+_TOUR_TYPES = {key: (str, type(None)) for key in ("format", "difflab_version", "python", "torch", "device",
+                                                   "dataset", "started", "updated")}
+_TOUR_TYPES.update(only=(str, list, type(None)), seed=(int, type(None)), quick=(bool,), train=(bool,),
+                   models=(dict, type(None)), selected=(list, type(None)))
 
 
 def is_done(report_dir: str | os.PathLike, section_id: str, config_hash: str | None = None) -> bool:
@@ -143,8 +205,7 @@ class Section:
     """What a deliverable fills in: figures, parameters, seeds, a paragraph; then `finish()`.
 
     >>> s = Section(report, "A1.1", "Forward process", "A")
-    >>> save_png(image, s.path("forward.png"))
-    >>> s.add_figure("forward.png", "the photo at t = 250, 500, 750 (seed 0)")
+    >>> s.save_figure("forward.png", image, "the photo at t = 250, 500, 750 (seed 0)", records=[{"seed": 0}])
     >>> s.params["t"] = [250, 500, 750]; s.seeds.append(0); s.paragraph = "…"
     >>> s.finish(metrics={"classifier_fid": 12.3})
     """
@@ -181,6 +242,25 @@ class Section:
                 raise ValueError("scale must be a positive integer")
             figure["scale"] = int(scale)
         self.figures.append(figure)
+
+    def save_figure(self, file: str, image: Image.Image | Sequence[Image.Image], caption: str,
+                    records: Iterable[dict] = (), scale: int | None = None) -> None:
+        """Save, show, record: write `image` as `file` (a list of frames for a .gif), show it with
+        `caption`, and write one record per output image in it (``file`` is added first)."""
+        if Path(file).suffix.lower() == ".gif":
+            save_gif(image, self.path(file))
+        else:
+            save_png(image, self.path(file))
+        self.add_figure(file, caption, scale)
+        for record in records:
+            self.record({"file": file, **record})
+
+    def copy_figure(self, source: str | os.PathLike, file: str, caption: str, scale: int | None = None) -> None:
+        """Show a figure that another run already wrote (a training run's loss curve or sample grid)."""
+        if not Path(source).is_file():
+            raise UserError(f"the training run did not write {source}")
+        shutil.copyfile(source, self.path(file))
+        self.add_figure(file, caption, scale)
 
     def record(self, record: dict) -> None:
         """One JSON line in this section's records.jsonl (one per output image)."""

@@ -25,10 +25,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-import torch
-
+from .. import validate as checks
 from ..data import DATASETS
+from ..defaults import GUIDANCE
+from ..models.course import UNET_LIMITS
 from ..errors import UserError
+from .parallel import PRECISIONS
 
 KINDS = ("denoise", "pure-noise", "ddpm", "flow")
 CONDITIONINGS = ("none", "time", "time+class")
@@ -37,9 +39,9 @@ PRESETS = ("course", "quick")
 RECIPES = ("denoise", "pure-noise", "ddpm", "ddpm-class", "flow", "flow-class", "flow-class-nolr")
 
 
-def _option(default, help: str):
-    """A config field whose help text becomes the help of its ``difflab train`` flag."""
-    return field(default=default, metadata={"help": help})
+def _option(default, help: str, choices: tuple[str, ...] | None = None):
+    """A config field whose help text (and choices) become those of its ``difflab train`` flag."""
+    return field(default=default, metadata={"help": help, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class TrainConfig:
     beta_start: float = _option(1e-4, "DDPM: beta_1")
     beta_end: float = _option(0.02, "DDPM: beta_T")
     p_uncond: float = _option(0.1, "probability of dropping a class label to the null class")
-    guidance: float = _option(5.0, "CFG scale of class-conditioned sample grids: u + g(c - u)")
+    guidance: float = _option(GUIDANCE["class"], "CFG scale of class-conditioned sample grids: u + g(c - u)")
     sample_epochs: tuple[int, ...] = _option((1, 5, 10), "epochs after which sample grids are drawn, e.g. 1,5,10")
     sample_steps: int = _option(300, "sampling steps of the grids: flow Euler steps; DDPM strided steps (T = all)")
     samples: int = _option(40, "grid size for time-only and pure-noise models")
@@ -77,8 +79,12 @@ class TrainConfig:
     export_weights: str = _option("ema", "weights in model.safetensors: ema | raw")
     test_images: int = _option(256, "held-out images for the per-epoch test loss (0: none)")
     checkpoint_every: int = _option(0, "also checkpoint every this many steps (0: once per epoch)")
-    device: str = _option("cpu", "cpu | cuda | cuda:N | auto")
+    device: str = _option("auto", "auto (a CUDA GPU when one is visible, else the CPU) | cpu | cuda | cuda:N")
     threads: int = _option(0, "torch CPU threads (0: torch's default)")
+    precision: str = _option("fp32", "fp32 | mixed (bf16 where the device has it, else fp16 with a GradScaler) | "
+                             "bf16 | fp16", PRECISIONS)
+    channels_last: bool = _option(False, "train with channels-last tensors (faster convolutions on GPUs)")
+    compile: bool = _option(False, "train through torch.compile")
     preset: str = _option("", "the preset the values started from, e.g. quick-flow-class")
 
     def __post_init__(self):
@@ -104,12 +110,14 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
+        if not isinstance(data, dict):
+            raise UserError(f"a training config is a JSON object of settings, not {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise UserError(f"unknown training config keys: {', '.join(unknown)}")
         data = dict(data)
-        if "sample_epochs" in data:
+        if isinstance(data.get("sample_epochs"), list):
             data["sample_epochs"] = tuple(data["sample_epochs"])
         return cls(**data)
 
@@ -123,6 +131,7 @@ def validate(c: TrainConfig) -> None:
         if not ok:
             raise UserError(message)
 
+    check_types(c)
     need(c.kind in KINDS, f"unknown kind {c.kind!r}; choose one of {', '.join(KINDS)}")
     need(c.conditioning in CONDITIONINGS, f"unknown conditioning {c.conditioning!r}; choose one of "
          f"{', '.join(CONDITIONINGS)}")
@@ -133,6 +142,8 @@ def validate(c: TrainConfig) -> None:
     need(c.dataset in DATASETS, f"unknown dataset {c.dataset!r}; choose one of {', '.join(DATASETS)}")
     for name in ("hidden", "batch_size", "epochs", "sample_steps", "num_train_steps"):
         need(getattr(c, name) >= 1, f"{name} must be at least 1, got {getattr(c, name)}")
+    need(c.hidden <= UNET_LIMITS["hidden"], f"hidden must be at most {UNET_LIMITS['hidden']}, got {c.hidden}")
+    need(c.num_train_steps <= 100_000, f"num_train_steps must be at most 100000, got {c.num_train_steps}")
     for name in ("train_images", "samples", "samples_per_class", "test_images", "checkpoint_every", "threads"):
         need(getattr(c, name) >= 0, f"{name} must be ≥ 0, got {getattr(c, name)}")
     need(c.lr > 0, f"lr must be positive, got {c.lr}")
@@ -150,14 +161,28 @@ def validate(c: TrainConfig) -> None:
     need(0 <= c.ema_decay < 1, f"ema_decay must be in [0, 1), got {c.ema_decay}")
     need(c.export_weights in ("ema", "raw"), f"export_weights must be ema or raw, got {c.export_weights!r}")
     need(c.export_weights == "raw" or c.ema_decay > 0, "export_weights ema needs ema_decay > 0")
-    need(c.device == "auto" or _is_device(c.device), f"unknown device {c.device!r}; use cpu, cuda, cuda:N or auto")
+    need(c.precision in PRECISIONS, f"unknown precision {c.precision!r}; choose one of {', '.join(PRECISIONS)}")
+    checks.seeds(c.seed, 1, "seed")
+    checks.seeds(c.sample_seed, max(c.samples, c.samples_per_class * 10), "sample_seed")  # 10 classes
+    checks.device(c.device, "device")
 
 
-def _is_device(name: str) -> bool:
-    try:
-        return torch.device(name).type in ("cpu", "cuda", "mps")
-    except (RuntimeError, TypeError):
-        return False
+_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "str | None": (str, type(None)),
+          "tuple[int, ...]": (tuple,)}
+
+
+def check_types(c: TrainConfig) -> None:
+    """Every field of the type it declares, and every float finite (a config.json may hold anything)."""
+    for f in dataclasses.fields(c):
+        value = getattr(c, f.name)
+        wanted = _TYPES[f.type]
+        wrong = not isinstance(value, wanted) or (isinstance(value, bool) and bool not in wanted)
+        if f.type == "tuple[int, ...]" and not wrong:
+            wrong = not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        if wrong:
+            raise UserError(f"{f.name} must be {f.type}, not {value!r}")
+        if f.type == "float":
+            checks.number(value, f.name)
 
 
 # The published hyperparameters (spec §3.3–3.7). T = 300 steps for class-conditioned grids and

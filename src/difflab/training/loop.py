@@ -12,14 +12,19 @@ Reproducibility: every random draw comes from a generator seeded by (seed, epoch
 through NumPy's SeedSequence, never from the global RNG, and a checkpoint records the exact
 position (epoch, batch, step). A run killed at any moment and resumed from its last checkpoint
 therefore ends with weights bit-identical to an uninterrupted run on the same machine and thread
-count (CPU; CUDA kernels are not bitwise deterministic across runs).
+count (CPU; CUDA kernels are not bitwise deterministic across runs). The generators live on the
+run's device, so a GPU shuffles and draws noise without a copy from the host.
+
+Several processes (`parallel`): each draws the same global batch and trains on its shard, and
+only the main process writes (logs, EMA, grids, checkpoints); a resumed process needs nothing but
+the position, since all its randomness derives from (seed, epoch) and (seed, step).
+(This module is longer than 300 lines because the loop reads best as one piece; its logs,
+processes and figures already live elsewhere.)
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,18 +34,20 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..atomic import append_jsonl, atomic_write, write_json
+from ..atomic import append_jsonl, clean_temporaries, write_json
 from ..data import load_dataset
-from ..errors import UserError
+from ..errors import UserError, WriteError
 from ..models.unet import CourseUNet, count_parameters
-from ..paths import course_ddpm_path
-from ..runs import new_run_dir, write_config
+from ..paths import FlowPath, course_ddpm_path
+from ..runs import new_run_dir, read_json, read_jsonl, resumable, write_config
 from . import objectives
-from .checkpoints import Position, load_train_state, save_train_state
+from .checkpoints import Position, load_train_state, save_train_state, truncate_logs
 from .config import TrainConfig
 from .ema import EMA
+from .logs import GPU_LOG_EVERY, StepLog
 from .outputs import export_model, model_spec, save_epoch_outputs, save_loss_curve
-from .partb import pure_noise_vs_mean, save_mean_comparison, save_noising_grid, save_ood_sweep
+from .parallel import Precision, Processes, check_shards, shard, start_processes
+from .partb import save_final_figures
 
 STREAM_DATA, STREAM_STEP, STREAM_TEST = 0, 1, 2
 
@@ -51,8 +58,8 @@ def derived_seed(seed: int, stream: int, index: int) -> int:
     return int(state[0]) << 31 ^ int(state[1])
 
 
-def generator(seed: int, stream: int, index: int) -> torch.Generator:
-    return torch.Generator().manual_seed(derived_seed(seed, stream, index))
+def generator(seed: int, stream: int, index: int, device="cpu") -> torch.Generator:
+    return torch.Generator(device).manual_seed(derived_seed(seed, stream, index))
 
 
 class TrainingInterrupted(Exception):
@@ -62,17 +69,24 @@ class TrainingInterrupted(Exception):
 @dataclass
 class TrainResult:
     run_dir: Path
-    model_file: Path
+    model_file: Path | None
     metrics: dict
+    main: bool = True   # False in the other processes of a multi-process run, which write nothing
 
 
 def train(config: TrainConfig, out=None, *, quiet: bool = False, runs_root="runs",
           stop_after_steps: int | None = None) -> TrainResult:
     """Train `config` into a fresh run folder (`out`, or runs/train-<preset>-<time>)."""
-    data = _load_data(config)  # fails (one line) before any folder is made
-    run_dir = new_run_dir(out, f"train-{config.preset or config.kind}", runs_root)
-    write_config(run_dir, config.to_dict())
-    return Trainer(config, run_dir, data, quiet, stop_after_steps).run()
+    data, processes = _prepare(config)  # fails (one line) before any folder is made
+
+    def make_run_dir() -> Path:
+        run_dir = new_run_dir(out, f"train-{config.preset or config.kind}", runs_root)
+        write_config(run_dir, config.to_dict())
+        resumable(run_dir)  # from here on a failure keeps the folder: its checkpoint and logs resume
+        return run_dir
+
+    run_dir = processes.main_first(make_run_dir)
+    return Trainer(config, run_dir, data, quiet, stop_after_steps, processes=processes).run()
 
 
 def resume(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None) -> TrainResult:
@@ -82,24 +96,38 @@ def resume(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None)
         raise UserError(f"{run_dir} is not a training run folder (no config.json)")
     if (run_dir / "metrics.json").is_file():
         raise UserError(f"the run in {run_dir} has already finished; nothing to resume")
-    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    return Trainer(config, run_dir, _load_data(config), quiet, stop_after_steps, resuming=True).run()
+    try:
+        config = TrainConfig.from_dict(read_json(run_dir / "config.json", "training config"))
+    except UserError as err:
+        raise UserError(f"{run_dir / 'config.json'}: {err}") from None
+    data, processes = _prepare(config)
+    if processes.is_main:
+        for folder in (run_dir, run_dir / "checkpoints"):  # what writes killed mid-way left behind
+            clean_temporaries(folder, everything=True)
+        resumable(run_dir)
+    return Trainer(config, run_dir, data, quiet, stop_after_steps, resuming=True, processes=processes).run()
 
 
-def _load_data(cfg: TrainConfig):
-    return (load_dataset(cfg.dataset, "train", cfg.data_root, cfg.download),
+def _prepare(cfg: TrainConfig):
+    """(train and test data, the processes): what fails here fails alike in every process."""
+    data = (load_dataset(cfg.dataset, "train", cfg.data_root, cfg.download),
             load_dataset(cfg.dataset, "test", cfg.data_root, cfg.download))
+    processes = start_processes(cfg.device)
+    check_shards(min(cfg.train_images or len(data[0]), len(data[0])), cfg.batch_size, processes.world)
+    return data, processes
 
 
 class Trainer:
     def __init__(self, cfg: TrainConfig, run_dir: Path, data, quiet: bool, stop_after_steps: int | None,
-                 resuming: bool = False):
+                 resuming: bool = False, processes: Processes | None = None):
         self.cfg, self.run_dir, self.quiet, self.stop_after = cfg, run_dir, quiet, stop_after_steps
-        self.device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                                   "cpu" if cfg.device == "auto" else cfg.device)
+        self.procs = processes or start_processes(cfg.device)
+        self.device, self.main = self.procs.device, self.procs.is_main
+        self.precision = Precision(cfg.precision, self.device)
         train, test = data
         keep = cfg.train_images or len(train)
-        self.images, self.labels = train.images[:keep].to(self.device), train.labels[:keep].to(self.device)
+        self.images = self._layout(train.images[:keep].to(self.device))
+        self.labels = train.labels[:keep].to(self.device)
         keep = max(cfg.test_images, 5)  # the figures use the first 5 test digits
         self.test_images, self.test_labels = test.images[:keep], test.labels[:keep]
         self.class_names = train.class_names
@@ -107,18 +135,30 @@ class Trainer:
             torch.manual_seed(cfg.seed)
             self.net = CourseUNet(hidden=cfg.hidden, conditioning=cfg.conditioning, time_mode=cfg.time_mode,
                                   num_classes=len(self.class_names)).to(self.device)
+        self.net = self._layout(self.net)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
-        self.ema = EMA(self.net, cfg.ema_decay, cfg.ema_warmup) if cfg.ema_decay > 0 else None
-        self.path = course_ddpm_path(cfg.num_train_steps, cfg.beta_start, cfg.beta_end) if cfg.kind == "ddpm" else None
+        self.ema = EMA(self.net, cfg.ema_decay, cfg.ema_warmup) if cfg.ema_decay > 0 and self.main else None
+        self.path = (course_ddpm_path(cfg.num_train_steps, cfg.beta_start, cfg.beta_end) if cfg.kind == "ddpm"
+                     else FlowPath())
         self.spec = model_spec(cfg, self.net, self.class_names, cfg.export_weights)
         self.pos = Position()
         self.latest = run_dir / "checkpoints" / "latest.safetensors"
         if resuming and self.latest.is_file():
             self.pos, saved = load_train_state(self.latest, self.net, self.ema and self.ema.net, self.optimizer)
-            if saved != cfg.to_dict():
+            if TrainConfig.from_dict(saved) != cfg:
                 raise UserError(f"{self.latest} was written with a different config than {run_dir}/config.json")
-        if resuming:
-            self._truncate_logs()
+            self.precision.load_state(self.pos.scaler)
+        if not self.procs.agree(self.pos.step):
+            raise UserError(f"the processes found different checkpoints in {run_dir}: it must be on a filesystem "
+                            "that every node sees")
+        if resuming and self.main:
+            truncate_logs(run_dir, self.pos)
+        self.model = self.procs.wrap(self.net)  # what trains: the net, or the net inside DDP
+        if cfg.compile:
+            self.model = torch.compile(self.model)
+
+    def _layout(self, tensor_or_net):
+        return tensor_or_net.to(memory_format=torch.channels_last) if self.cfg.channels_last else tensor_or_net
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> TrainResult:
@@ -129,66 +169,98 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.started = time.perf_counter() - pos.elapsed_s
-        bar = tqdm(total=cfg.epochs * per_epoch, initial=pos.step, disable=self.quiet, unit="step",
-                   desc=cfg.preset or cfg.kind, dynamic_ncols=True)
-        self.stats = open(self.run_dir / "stats.jsonl", "a", encoding="utf-8", buffering=1)
+        bar = tqdm(total=cfg.epochs * per_epoch, initial=pos.step, disable=self.quiet or not self.main,
+                   unit="step", desc=cfg.preset or cfg.kind, dynamic_ncols=True)
+        every = 1 if self.device.type == "cpu" else GPU_LOG_EVERY
+        self.log = StepLog(self.run_dir / "stats.jsonl" if self.main else None, every, self.procs.mean,
+                           f"lower --lr and train again (the last checkpoint in {self.run_dir} holds the weights "
+                           "before it)")
+        self.bar = bar
         try:
             for epoch in range(pos.epoch, cfg.epochs):
                 lr = cfg.lr_at(epoch)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
-                order = torch.randperm(n, generator=generator(cfg.seed, STREAM_DATA, epoch))
+                order = torch.randperm(n, generator=generator(cfg.seed, STREAM_DATA, epoch, self.device),
+                                       device=self.device)
                 self.loop_start, self.loop_images = time.perf_counter(), 0
+                self.log.restart_clock()
                 for b in range(pos.batch, per_epoch):
-                    index = order[b * cfg.batch_size:(b + 1) * cfg.batch_size].to(self.device)
-                    tick = time.perf_counter()
-                    loss = self.train_step(self.images[index], self.labels[index])
-                    seconds = time.perf_counter() - tick
-                    pos.step, pos.batch, pos.train_s = pos.step + 1, b + 1, pos.train_s + seconds
+                    index = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                    loss = self.train_step(index)
+                    pos.step, pos.batch = pos.step + 1, b + 1
                     self.loop_images += len(index)
-                    self.stats.write(json.dumps({"step": pos.step, "epoch": epoch + 1, "loss": loss, "lr": lr,
-                                                 "img_per_s": round(len(index) / seconds, 2)}) + "\n")
+                    self.logged(self.log.add(pos.step, epoch + 1, loss, lr, len(index)))
                     bar.update()
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.4f}", refresh=False)
                     if cfg.checkpoint_every and pos.step % cfg.checkpoint_every == 0:
                         self.save()
                     if self.stop_after is not None and pos.step >= self.stop_after:
+                        self.logged(self.log.flush())
                         raise TrainingInterrupted(f"stopped after {pos.step} steps")
                 self.end_epoch(epoch)
             bar.close()
             return self.finish()
+        except (OSError, WriteError) as err:  # a full disk: the checkpoint and logs hold what completed
+            reason = err.strerror if isinstance(err, OSError) else str(err)
+            raise WriteError(f"{reason}; free space and continue with `difflab train --resume {self.run_dir}`"
+                             ) from None
         finally:
             bar.close()
-            self.stats.close()
+            self.log.close()
             torch.set_num_threads(threads)
 
-    def train_step(self, x: torch.Tensor, labels: torch.Tensor) -> float:
-        """One Adam step on a batch; noise, t and class dropout from this step's own generator."""
-        self.net.train()
-        loss = self.loss(self.net, x, labels, generator(self.cfg.seed, STREAM_STEP, self.pos.step), self.cfg.p_uncond)
+    def logged(self, flushed) -> None:
+        """Account the seconds of the log lines just written; show the latest loss."""
+        if flushed is not None:
+            seconds, loss = flushed
+            self.pos.train_s += seconds
+            self.bar.set_postfix(epoch=self.pos.epoch + 1, loss=f"{loss:.4f}", refresh=False)
+
+    def train_step(self, index: torch.Tensor) -> torch.Tensor:
+        """One Adam step on the global batch `index` (this process trains on its shard of it).
+
+        Noise, t and class dropout come from this step's own generator; returns the global
+        batch's loss, detached, on the device (reading it would wait for the device).
+        """
+        rows = shard(len(index), self.procs.rank, self.procs.world)
+        mine = index[rows]
+        self.model.train()
+        g = generator(self.cfg.seed, STREAM_STEP, self.pos.step, self.device)
+        with self.precision.autocast():
+            loss = self.loss(self.model, self.images[mine], self.labels[mine], g, self.cfg.p_uncond, len(index), rows)
+        if self.procs.world > 1:  # the mean of the processes' gradients is that of the global mean loss
+            loss = loss * (self.procs.world * len(mine) / len(index))
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        self.precision.backward_and_step(loss, self.optimizer)
         if self.ema is not None:
             self.ema.update(self.net, self.pos.step)
-        return loss.item()
+        return loss.detach()
 
-    def loss(self, net, x, labels, g: torch.Generator, p_uncond: float) -> torch.Tensor:
-        """The objective of the run's kind on one batch (spec B.1–B.5), draws in a fixed order."""
-        cfg, n = self.cfg, x.shape[0]
-        noise = torch.randn(x.shape, generator=g).to(self.device)
+    def loss(self, net, x, labels, g: torch.Generator, p_uncond: float, batch: int | None = None,
+             rows: slice = slice(None)) -> torch.Tensor:
+        """The objective of the run's kind on `x`, rows `rows` of a batch of `batch` (spec B.1–B.5).
+
+        The draws are made for the whole batch in a fixed order (noise, t, class dropout), so a
+        shard sees exactly the numbers its rows see in one process.
+        """
+        cfg, n = self.cfg, batch or x.shape[0]
+        noise = self._layout(torch.randn((n, *x.shape[1:]), generator=g, device=g.device)[rows])
+        x = self._layout(x)
         if cfg.kind == "denoise":
             return objectives.denoise_loss(net, x, noise, cfg.sigma)
         if cfg.kind == "pure-noise":
             return objectives.pure_noise_loss(net, x, noise)
         if cfg.kind == "ddpm":
-            t = torch.randint(1, cfg.num_train_steps + 1, (n,), generator=g)  # t ~ U{1, …, T}
+            t = torch.randint(1, cfg.num_train_steps + 1, (n,), generator=g, device=g.device)[rows]  # U{1, …, T}
         else:
-            t = torch.rand(n, generator=g)                                      # t ~ U[0, 1]
-        c = objectives.class_condition(labels, len(self.class_names), p_uncond, g) if cfg.class_conditioned else None
+            t = torch.rand(n, generator=g, device=g.device)[rows]                                  # U[0, 1]
+        c = None
+        if cfg.class_conditioned:
+            keep = objectives.class_dropout(n, p_uncond, g)[rows]
+            c = objectives.one_hot_rows(labels, len(self.class_names), keep)
         if cfg.kind == "ddpm":
             return objectives.ddpm_loss(net, self.path, x, t.to(self.device), noise, c)
-        return objectives.flow_loss(net, x, noise, t.to(self.device), c)
+        return objectives.flow_loss(net, self.path, x, noise, t.to(self.device), c)
 
     # ---------------------------------------------------------------- epochs, checkpoints, the end
     @torch.no_grad()
@@ -200,7 +272,7 @@ class Trainer:
         net.eval()
         x = self.test_images[:self.cfg.test_images].to(self.device)
         labels = self.test_labels[:self.cfg.test_images].to(self.device)
-        loss = self.loss(net, x, labels, generator(self.cfg.seed, STREAM_TEST, 0), 0.0).item()
+        loss = self.loss(net, x, labels, generator(self.cfg.seed, STREAM_TEST, 0, self.device), 0.0).item()
         net.train(was_training)
         return loss
 
@@ -210,6 +282,14 @@ class Trainer:
         return {"ema": self.ema.net, "raw": self.net} if final else {"ema": self.ema.net}
 
     def end_epoch(self, epoch: int) -> None:
+        self.logged(self.log.flush())
+        if self.main:
+            self.write_epoch(epoch)
+        self.pos.epoch, self.pos.batch = epoch + 1, 0
+        self.save()
+
+    def write_epoch(self, epoch: int) -> None:
+        """The main process's records of an epoch: test losses, grids, snapshot, epochs.jsonl, loss.png."""
         cfg, pos, done = self.cfg, self.pos, epoch + 1
         loop_s = time.perf_counter() - self.loop_start  # the batch loop alone, every per-step cost included
         final = done == cfg.epochs
@@ -221,43 +301,41 @@ class Trainer:
         if done in cfg.sample_epochs:
             export_model(self.run_dir / "checkpoints" / f"epoch-{done:03d}.safetensors", self.exported(),
                          self.spec, {"epoch": done, "train_config": cfg.to_dict()})
-        losses = [json.loads(line)["loss"] for line in self._stat_lines() if json.loads(line)["epoch"] == done]
+        self.log.sync_to_disk()
+        losses = [r["loss"] for r in read_jsonl(self.run_dir / "stats.jsonl", "step") if r.get("epoch") == done]
         record.update(train_loss=sum(losses) / max(len(losses), 1), elapsed_s=round(self.elapsed(), 2),
                       train_img_per_s=round(self._images_seen() / max(pos.train_s, 1e-9), 2),
                       loop_img_per_s=round(self.loop_images / max(loop_s, 1e-9), 2))
         append_jsonl(self.run_dir / "epochs.jsonl", record)
         save_loss_curve(self.run_dir, f"{cfg.preset or cfg.kind}: training loss")
-        pos.epoch, pos.batch = done, 0
-        self.save()
 
     def save(self) -> None:
-        self.stats.flush()
-        os.fsync(self.stats.fileno())
-        self.pos.elapsed_s = self.elapsed()
-        save_train_state(self.latest, self.net, self.ema and self.ema.net, self.optimizer, self.pos,
-                         self.cfg.to_dict())
+        """The checkpoint of the current position, written by the main process (atomically)."""
+        self.logged(self.log.flush())
+        if self.main:
+            self.log.sync_to_disk()
+            self.pos.elapsed_s = self.elapsed()
+            self.pos.scaler = self.precision.state()
+            save_train_state(self.latest, self.net, self.ema and self.ema.net, self.optimizer, self.pos,
+                             self.cfg.to_dict())
+        self.log.restart_clock()
 
     def finish(self) -> TrainResult:
+        if not self.main:
+            return TrainResult(self.run_dir, None, {}, main=False)
         cfg = self.cfg
-        epochs = [json.loads(line) for line in (self.run_dir / "epochs.jsonl").read_text().splitlines()]
+        epochs = read_jsonl(self.run_dir / "epochs.jsonl", "epoch")
         metrics = {"steps": self.pos.step, "epochs": cfg.epochs, "images_seen": self._images_seen(),
                    "final_train_loss": epochs[-1]["train_loss"],
                    **{k: v for k, v in epochs[-1].items() if k.startswith("test_loss")},
                    "wall_time_s": round(self.elapsed(), 1), "train_time_s": round(self.pos.train_s, 1),
                    "train_img_per_s": round(self._images_seen() / max(self.pos.train_s, 1e-9), 1),
                    "parameters": count_parameters(self.net), "weights": cfg.export_weights,
-                   "device": str(self.device), "threads": cfg.threads or torch.get_num_threads(),
+                   "device": str(self.device), "processes": self.procs.world, "precision": self.precision.name,
+                   "threads": cfg.threads or torch.get_num_threads(),
                    "difflab": __version__, "torch": torch.__version__}
-        figures = self.run_dir / "figures"
-        if cfg.kind == "denoise":
-            save_noising_grid(self.test_images[:5], figures / "noising-grid.png", cfg.sample_seed, overwrite=True)
-            save_ood_sweep(self.exported(), self.test_images[0], figures / "ood-sweep.png", cfg.sample_seed,
-                           overwrite=True)
-        if cfg.kind == "pure-noise":
-            comparison = pure_noise_vs_mean(self.exported(), self.images.cpu(), 10, cfg.sample_seed)
-            save_mean_comparison(comparison, figures / "pure-noise-vs-mean.png", overwrite=True)
-            metrics.update(output_to_mean_rms=comparison.output_to_mean, digit_to_mean_rms=comparison.digit_to_mean,
-                           output_spread_rms=comparison.output_spread)
+        metrics.update(save_final_figures(self.run_dir / "figures", cfg.kind, self.exported(), self.test_images,
+                                          self.images.cpu(), cfg.sample_seed))
         records = {"train_config": cfg.to_dict(), "metrics": metrics}
         model_file = export_model(self.run_dir / "model.safetensors", self.exported(), self.spec, records)
         if self.ema is not None and cfg.export_weights == "ema":
@@ -277,23 +355,3 @@ class Trainer:
         n, per_epoch = len(self.images), math.ceil(len(self.images) / self.cfg.batch_size)
         full, rest = divmod(self.pos.step, per_epoch)
         return full * n + min(rest * self.cfg.batch_size, n)
-
-    def _stat_lines(self) -> list[str]:
-        self.stats.flush()
-        return (self.run_dir / "stats.jsonl").read_text().splitlines()
-
-    def _truncate_logs(self) -> None:
-        """Drop log lines written after the checkpoint we resume from (and a torn last line)."""
-        for name, key, limit in (("stats.jsonl", "step", self.pos.step), ("epochs.jsonl", "epoch", self.pos.epoch)):
-            path = self.run_dir / name
-            if not path.is_file():
-                continue
-            kept = []
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    if json.loads(line)[key] <= limit:
-                        kept.append(line + "\n")
-                except (ValueError, KeyError):
-                    break  # a line torn by the kill: everything after it is newer still
-            with atomic_write(path, overwrite=True, mode="w") as handle:
-                handle.writelines(kept)

@@ -8,10 +8,12 @@ pixels of the batch (the course's ``F.mse_loss``), and each function returns it 
 | `denoise_loss`    | z = x + σ·ε                            | x          | B.1, B.2   |
 | `pure_noise_loss` | z = ε                                  | x          | §3.5       |
 | `ddpm_loss`       | x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε, t/T (, c) | ε          | B.4, Alg. B.1/B.3 (FA24) |
-| `flow_loss`       | x_t = (1 − t)·x0 + t·x1, t (, c)        | x1 − x0    | B.3–B.5, Alg. B.1/B.3 (FA25) |
+| `flow_loss`       | x_t = t·x0 + (1 − t)·ε, t (, c)         | x0 − ε     | B.3–B.5, Alg. B.1/B.3 (FA25) |
 
-Time conventions (design habit 4): `t_index` is an integer in {1, …, T} on the DDPM path and the
-net sees t_index / T; flow time `t` is a float in [0, 1] with t = 0 noise and t = 1 data.
+Both noisy inputs are the path's own forward process `path.add_noise(x0, ε, t)`, with x0 the data
+on every path (the spec's flow notation calls the data x1 and the noise x0). Time conventions
+(design habit 4): `t_index` is an integer in {1, …, T} on the DDPM path and the net sees
+t_index / T; flow time `t` is a float in [0, 1] with t = 0 noise and t = 1 data.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ..paths import DiscretePath, _broadcast
+from ..paths import DiscretePath, FlowPath
 
 
 def denoise_loss(net: nn.Module, x: Tensor, noise: Tensor, sigma: float) -> Tensor:
@@ -44,27 +46,33 @@ def ddpm_loss(net: nn.Module, path: DiscretePath, x0: Tensor, t_index: Tensor, n
     return F.mse_loss(_call(net, x_t, t, c), noise)
 
 
-def flow_interpolate(x0_noise: Tensor, x1: Tensor, t: Tensor) -> Tensor:
-    """x_t = (1 − t)·x0 + t·x1 (spec B.3), t (N,) in [0, 1]."""
-    t = _broadcast(t, x1)
-    return (1 - t) * x0_noise + t * x1
+def flow_loss(net: nn.Module, path: FlowPath, x0: Tensor, noise: Tensor, t: Tensor,
+              c: Tensor | None = None) -> Tensor:
+    """‖(x0 − ε) − u_θ(x_t, t[, c])‖² with x_t = path.add_noise(x0, ε, t) (spec B.3–B.5, Alg. B.1/B.3).
 
-
-def flow_loss(net: nn.Module, x1: Tensor, x0_noise: Tensor, t: Tensor, c: Tensor | None = None) -> Tensor:
-    """‖(x1 − x0) − u_θ(x_t, t[, c])‖² (spec B.5, Algorithms B.1/B.3 of the flow-matching part)."""
-    x_t = flow_interpolate(x0_noise, x1, t)
-    return F.mse_loss(_call(net, x_t, t.to(x1.dtype), c), x1 - x0_noise)
+    t: (N,) in [0, 1], 0 = noise, 1 = data; the target x0 − ε is dx_t/dt on this path.
+    """
+    x_t = path.add_noise(x0, noise, t)
+    return F.mse_loss(_call(net, x_t, t.to(x0.dtype), c), x0 - noise)
 
 
 def class_condition(labels: Tensor, num_classes: int, p_uncond: float, generator: torch.Generator) -> Tensor:
     """One-hot rows (N, K) with each row zeroed independently with probability p_uncond (spec B.3).
 
     The zero row is the null class that classifier-free guidance uses at sampling time; the keep
-    mask is drawn on the CPU from `generator`, so the dropout is reproducible.
+    mask is drawn from `generator` (on its device), so the dropout is reproducible.
     """
-    keep = torch.rand(labels.shape[0], generator=generator) >= p_uncond
-    one_hot = F.one_hot(labels.cpu(), num_classes).float()
-    return (one_hot * keep[:, None]).to(labels.device)
+    return one_hot_rows(labels, num_classes, class_dropout(labels.shape[0], p_uncond, generator))
+
+
+def class_dropout(n: int, p_uncond: float, generator: torch.Generator) -> Tensor:
+    """(n,) bool, True where a label is kept: each dropped with probability p_uncond (spec B.3)."""
+    return torch.rand(n, generator=generator, device=generator.device) >= p_uncond
+
+
+def one_hot_rows(labels: Tensor, num_classes: int, keep: Tensor) -> Tensor:
+    """(N, K) float one-hot rows of `labels`, zero where `keep` is False (the null class)."""
+    return F.one_hot(labels, num_classes).float() * keep[:, None].to(labels.device)
 
 
 def _call(net: nn.Module, x: Tensor, t: Tensor, c: Tensor | None) -> Tensor:

@@ -1,8 +1,9 @@
 """What a training run draws and exports: sample grids, denoiser panels, the loss curve, model files.
 
-Sample grids use the package's one sampling loop: ancestral DDPM over `sample_steps` strided
-steps of T (all 300 in the course preset) or Euler over `sample_steps` flow steps; class-conditioned
-grids are `samples_per_class` rows × one column per class with CFG u + γ(c − u) (spec Alg. B.4).
+Sample grids use the package's one sampling loop on the path's own grid of `sample_steps` steps
+(`GaussianPath.grid`): ancestral DDPM over strided steps of T (all 300 in the course preset) or
+Euler over flow steps; class-conditioned grids are `samples_per_class` rows × one column per
+class with CFG u + γ(c − u) (spec Alg. B.4).
 Image i of a grid always uses seed `sample_seed + i`, so grids of different epochs (and of the
 raw and EMA weights) start from the same noise and can be compared picture by picture.
 """
@@ -21,7 +22,6 @@ from ..checkpoints import save_model_file
 from ..figures import save_curve, save_grid
 from ..guidance import GuidedDenoiser
 from ..models.course import CourseDenoiser, CourseSpec
-from ..paths import flow_timesteps, strided_timesteps
 from ..sampling import NoiseSource, sample_loop
 from .config import TrainConfig
 from .partb import denoise, save_denoise_panel
@@ -40,12 +40,6 @@ def export_model(path: Path, net: nn.Module, spec: CourseSpec, records: dict, dt
     return save_model_file(path, net.state_dict(), spec.to_dict(), records, dtype=dtype, overwrite=True)
 
 
-def sample_timesteps(cfg: TrainConfig) -> list:
-    if cfg.kind == "ddpm":
-        return strided_timesteps(cfg.num_train_steps, cfg.num_train_steps // cfg.sample_steps)
-    return flow_timesteps(cfg.sample_steps)
-
-
 @torch.no_grad()
 def generate(net: nn.Module, spec: CourseSpec, cfg: TrainConfig, device, quiet: bool = True,
              desc: str = "sampling") -> tuple[Tensor, dict]:
@@ -61,7 +55,7 @@ def generate(net: nn.Module, spec: CourseSpec, cfg: TrainConfig, device, quiet: 
     noise = NoiseSource(range(cfg.sample_seed, cfg.sample_seed + n))
     x = noise.randn(denoiser.image_shape)
     progress = None if quiet else (lambda steps: tqdm(steps, desc=desc, leave=False, unit="step"))
-    images = sample_loop(model, x, sample_timesteps(cfg), cond, noise=noise, progress=progress)
+    images = sample_loop(model, x, denoiser.path.grid(cfg.sample_steps), cond, noise=noise, progress=progress)
     return images.clamp(0, 1), dict(ncols=ncols, **layout)
 
 

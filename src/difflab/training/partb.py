@@ -102,3 +102,17 @@ def save_mean_comparison(result: MeanComparison, path: Path, overwrite: bool = F
     title = (f"pure-noise denoiser vs training-set mean: RMS(output − mean) = {result.output_to_mean:.3f}, "
              f"RMS(digit − mean) = {result.digit_to_mean:.3f}")
     return save_grid(images, path, min(len(images), 11), labels=labels, title=title, overwrite=overwrite)
+
+
+def save_final_figures(folder: Path, kind: str, net: nn.Module, test_images: Tensor, train_images: Tensor,
+                       seed: int) -> dict:
+    """The figures a finished denoise or pure-noise run draws into `folder`; returns their metrics."""
+    if kind == "denoise":
+        save_noising_grid(test_images[:5], folder / "noising-grid.png", seed, overwrite=True)
+        save_ood_sweep(net, test_images[0], folder / "ood-sweep.png", seed, overwrite=True)
+    if kind != "pure-noise":
+        return {}
+    comparison = pure_noise_vs_mean(net, train_images, 10, seed)
+    save_mean_comparison(comparison, folder / "pure-noise-vs-mean.png", overwrite=True)
+    return dict(output_to_mean_rms=comparison.output_to_mean, digit_to_mean_rms=comparison.digit_to_mean,
+                output_spread_rms=comparison.output_spread)
