@@ -57,7 +57,7 @@ def is_emoji_spec(spec: dict) -> bool:
 class EmojiDenoiser:
     """ε̂ of the emoji UNet for x_t (N, 3, 32, 32) in [-1, 1] at integer t (N,); prompts via MiniLM."""
 
-    prediction = "epsilon"
+    prediction_type = "epsilon"
     value_range = (-1.0, 1.0)
     condition_kind = "text"
 

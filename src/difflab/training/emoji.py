@@ -123,9 +123,10 @@ def emoji_preset(name: str, **overrides) -> EmojiConfig:
 def is_emoji_run(run_dir) -> bool:
     file = Path(run_dir) / "config.json"
     try:
-        return file.is_file() and json.loads(file.read_text()).get("model") == MODEL_KIND
-    except ValueError:
-        return False
+        data = json.loads(file.read_text()) if file.is_file() else None
+    except (OSError, ValueError):
+        return False  # the Part B resume reports an unreadable config in its own words
+    return isinstance(data, dict) and data.get("model") == MODEL_KIND
 
 
 def train_emoji(config: EmojiConfig, out=None, *, quiet: bool = False, runs_root="runs",
