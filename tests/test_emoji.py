@@ -112,7 +112,7 @@ def test_denoiser_follows_the_protocol(encoder):
     model = EmojiDenoiser(net, emoji_spec(cfg, net, ["🚀"], [["rocket"]]), encoder=encoder)
     assert isinstance(model, Denoiser)
     assert model.image_shape == (3, 32, 32) and model.value_range == (-1.0, 1.0)
-    assert model.path.num_train_steps == 1000 and model.prediction == "epsilon"
+    assert model.path.num_train_steps == 1000 and model.prediction_type == "epsilon"
     cond = model.encode(["rocket", None, "a high quality photo"])
     assert cond.shape == (3, 384) and not cond[1].any() and not cond[2].any()
     out = model(torch.randn(3, 3, 32, 32), torch.tensor([990, 500, 0]), cond)
