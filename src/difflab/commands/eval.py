@@ -22,6 +22,7 @@ from ..data import load_dataset
 from ..defaults import GUIDANCE
 from ..errors import UserError
 from ..figures import save_grid
+from ..models.emoji import EmojiDenoiser
 from ..models.registry import load_denoiser
 from ..runs import new_run_dir, write_config
 from . import old_spelling
@@ -55,6 +56,8 @@ def run(args) -> int:
 
     check_flags(args)
     denoiser = load_denoiser(args.model, device=args.device)
+    if isinstance(denoiser, EmojiDenoiser):
+        return _run_emoji(args, denoiser)
     spec = getattr(denoiser, "spec", None)
     if spec is None:
         raise UserError(f"{args.model} is not a course model; difflab eval scores the MNIST-style Part B models")
@@ -77,6 +80,27 @@ def run(args) -> int:
     write_json(out / "metrics.json", {**asdict(result), "summary": result.summary(), **config})
     print(result.summary())
     print(f"sampled with {solver.name} on {steps} steps ({solver.nfe(steps)} network evaluations per image)")
+    print(f"wrote {out}")
+    return 0
+
+
+def _run_emoji(args, denoiser) -> int:
+    """difflab's own text-to-image model: issue 16's measurements at γ = 7 (`evaluation.emoji_eval`).
+
+    --num samples in all: --num/50 for each of the 50 named emoji (default 1000 → 20 each)."""
+    from ..evaluation import load_classifier
+    from ..evaluation.emoji_eval import evaluate_emoji
+    from ..evaluation.sampled import default_classifier
+
+    classifier = load_classifier(args.classifier or default_classifier("emoji"), device="cpu")
+    out = new_run_dir(args.out, "eval")
+    per_prompt = max(1, args.num // 50)
+    write_config(out, {"model": args.model, "samples_per_prompt": per_prompt, "seed": args.seed})
+    result = evaluate_emoji(denoiser, classifier, per_prompt=per_prompt, seed=args.seed)
+    write_json(out / "metrics.json", result)
+    print(f"prompt accuracy {100 * result['prompt_accuracy']:.1f}% ({per_prompt} per prompt, γ = 7); "
+          f"classifier-FID {result['classifier_fid']:.2f} (floor {result['classifier_fid_floor']:.2f}); "
+          f"anagrams {100 * result['anagram_both_views']['mean']:.1f}%; hybrids {100 * result['hybrid_both_views']:.1f}%")
     print(f"wrote {out}")
     return 0
 

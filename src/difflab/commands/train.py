@@ -5,6 +5,7 @@
     difflab train course-denoise --epochs 1 --out runs/den
     difflab train --resume runs/den                # after a crash or kill -9
     difflab train --list                           # every preset and its hyperparameters
+    difflab train emoji --out runs/emoji           # difflab's own text-to-image model (hours on one thread)
 
 Every field of `TrainConfig` is a flag (``--batch-size 128``, ``--sample-epochs 1,5,10``,
 ``--no-ema-warmup``; the grid size `samples` is ``--num``, as the count of every command); flags
@@ -21,6 +22,7 @@ from .. import validate
 from ..errors import UserError
 from ..training import TrainingInterrupted, resolve, resume, train
 from ..training.config import CONFIG_FIELDS, RECIPES, TrainConfig, preset, preset_names
+from ..training.emoji import EMOJI_PRESETS, emoji_preset, is_emoji_run, resume_emoji, train_emoji
 from . import old_spelling
 
 _RENAMED = {"samples": "--num"}  # field → flag where the field's own name is not the CLI's word
@@ -40,6 +42,7 @@ def register(sub) -> None:
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--list", action="store_true", help="list the presets and their hyperparameters")
+    parser.add_argument("--steps", type=int, help="emoji presets: optimizer steps of the run")
     validate.add_allow_long(parser)
     parser.add_argument("--stop-after-steps", type=int, help=argparse.SUPPRESS)  # test hook: stop as if killed
     options = parser.add_argument_group("hyperparameters (override the preset)")
@@ -73,11 +76,18 @@ def run(args) -> int:
     overrides = {f.name: getattr(args, f.name) for f in CONFIG_FIELDS if getattr(args, f.name) is not None}
     try:
         if args.resume:
-            if args.recipe or overrides or args.out:
+            if args.recipe or overrides or args.out or args.steps is not None:
                 raise UserError("--resume continues a run with its own config.json; give no recipe, --out or "
                                 "hyperparameter flags with it")
-            result = resume(args.resume, quiet=args.quiet, stop_after_steps=args.stop_after_steps)
+            again = resume_emoji if is_emoji_run(args.resume) else resume
+            result = again(args.resume, quiet=args.quiet, stop_after_steps=args.stop_after_steps)
+        elif args.recipe in EMOJI_PRESETS:
+            steps = {} if args.steps is None else {"steps": args.steps}
+            config = emoji_preset(args.recipe, **overrides, **steps)
+            result = train_emoji(config, args.out, quiet=args.quiet, stop_after_steps=args.stop_after_steps)
         else:
+            if args.steps is not None:
+                raise UserError("--steps applies to the emoji presets only; Part B recipes count --epochs")
             if not args.recipe:
                 raise UserError(f"name a recipe ({', '.join(RECIPES)}) or a preset, or --resume RUN_DIR")
             validate.output_folder(args.out)
@@ -118,4 +128,7 @@ def _list() -> int:
     print(f"\nevery preset: dataset {defaults['dataset']}, p_uncond {defaults['p_uncond']}, guidance "
           f"{defaults['guidance']}, EMA {defaults['ema_decay']} with warm-up, T {defaults['num_train_steps']}, "
           f"beta {defaults['beta_start']}..{defaults['beta_end']}, seed {defaults['seed']}")
+    for name, c in EMOJI_PRESETS.items():
+        print(f"{name}: the emoji text-to-image model (IF's path), widths {list(c.channels)}, batch {c.batch_size}, "
+              f"{c.steps} steps, Adam {c.lr}, p_uncond {c.p_uncond}, EMA {c.ema_decay}, {c.threads} thread(s)")
     return 0

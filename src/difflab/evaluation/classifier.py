@@ -40,6 +40,7 @@ class ClassifierConfig:
     num_classes: int = 10
     dropout: float = 0.3
     image_size: int = 28
+    in_channels: int = 1  # 3 for the emoji classifier (files without the key are MNIST-style: 1)
 
     def __post_init__(self):
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
@@ -64,7 +65,7 @@ class Classifier(nn.Module):
         c1, c2, c3 = config.channels
         side = config.image_size // 4
         self.trunk = nn.Sequential(
-            *_conv(1, c1), nn.MaxPool2d(2),
+            *_conv(config.in_channels, c1), nn.MaxPool2d(2),
             *_conv(c1, c2), nn.MaxPool2d(2),
             *_conv(c2, c3), nn.Flatten(), nn.Dropout(config.dropout),
             nn.Linear(c3 * side * side, config.feature_dim, bias=False), nn.BatchNorm1d(config.feature_dim),
@@ -74,8 +75,10 @@ class Classifier(nn.Module):
 
     def _check(self, x: Tensor) -> None:
         size = self.config.image_size
-        if x.dim() != 4 or tuple(x.shape[1:]) != (1, size, size):
-            raise UserError(f"the classifier expects images of shape (N, 1, {size}, {size}), got {tuple(x.shape)}")
+        shape = (self.config.in_channels, size, size)
+        if x.dim() != 4 or tuple(x.shape[1:]) != shape:
+            raise UserError(f"the classifier expects images of shape (N, {', '.join(map(str, shape))}), "
+                            f"got {tuple(x.shape)}")
 
     def features(self, x: Tensor) -> Tensor:
         """(N, 1, 28, 28) in [0, 1] → (N, feature_dim) penultimate activations (post-ReLU)."""

@@ -22,8 +22,8 @@ from ..sampling import NoiseSource, sample_loop
 
 
 def default_classifier(dataset: str) -> Path:
-    """The shipped evaluation classifier of a dataset (MNIST's, or Fashion-MNIST's)."""
-    name = "classifier-fashion-mnist" if dataset == "fashion-mnist" else "classifier-mnist"
+    """The shipped evaluation classifier of a dataset (MNIST's, Fashion-MNIST's or the emoji model's)."""
+    name = {"fashion-mnist": "classifier-fashion-mnist", "emoji": "classifier-emoji"}.get(dataset, "classifier-mnist")
     shipped = builtin_models()
     if name not in shipped:
         raise UserError(f"no shipped classifier {name}; pass --classifier FILE")

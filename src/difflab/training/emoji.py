@@ -1,0 +1,296 @@
+"""Training difflab's own text-to-image model: the emoji UNet on DeepFloyd IF's path.
+
+    for step:                                  lr = lr₀·min(1, (step + 1)/warmup)
+        g = generator(seed, step)              batch, caption, dropout, shift, t and ε from one generator
+        x0 = shift(emoji[idx], g)              ±`shift` px, white padding (augmentation)
+        c = MiniLM(caption) or 0 (p_uncond)    classifier-free guidance's null prompt is the zero row
+        x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε,  t ~ U{0..999} on the cosine path (spec §2.1)
+        loss = ‖ε − ε_θ(x_t, t, c)‖²           (DDPM's L_simple; fixed variance at sampling)
+        Adam step; EMA update with warm-up; one line of stats.jsonl; a checkpoint every N steps
+
+Every random draw comes from a generator seeded by (seed, step), and the checkpoint holds the
+weights, EMA, Adam state and step, so `--resume` continues bit-identically on the same machine and
+thread count (the same contract as the Part B loop, `loop.py`). The run folder holds config.json
+(with ``"model": "emoji"``), stats.jsonl, checkpoints/latest.safetensors, and at the end
+model.safetensors (EMA weights in float16, the shipped format) and metrics.json.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..atomic import write_json
+from ..emoji_data import load_emoji
+from ..errors import UserError
+from ..models.emoji_unet import EmojiUNet
+from ..models.minilm import MiniLMEncoder
+from ..models.unet import count_parameters
+from ..paths import deepfloyd_path
+from ..runs import new_run_dir, write_config
+from .checkpoints import Position, load_train_state, save_train_state
+from .ema import EMA
+from ..models.emoji import export_emoji_model
+from .loop import STREAM_STEP, TrainingInterrupted, TrainResult, generator
+
+MODEL_KIND = "emoji"
+
+
+@dataclass(frozen=True)
+class EmojiConfig:
+    """Everything that decides an emoji training run; config.json is this plus ``"model": "emoji"``."""
+
+    preset: str = "emoji"
+    channels: tuple[int, ...] = (32, 64, 128)
+    blocks: int = 1
+    attention: bool = True
+    image_size: int = 32
+    batch_size: int = 32
+    steps: int = 6000
+    lr: float = 5e-4
+    warmup_steps: int = 200
+    p_uncond: float = 0.1
+    shift: int = 2
+    ema_decay: float = 0.999
+    ema_warmup: bool = True
+    seed: int = 0
+    checkpoint_every: int = 50
+    guidance: float = 7.0
+    threads: int = 1
+    device: str = "cpu"
+    vocabulary_size: int = 0  # train on the first this many emoji of VOCABULARY (0: all)
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        need = [(self.steps >= 1, "steps must be at least 1"), (self.batch_size >= 1, "batch_size must be ≥ 1"),
+                (self.lr > 0, "lr must be positive"), (0 <= self.p_uncond < 1, "p_uncond must be in [0, 1)"),
+                (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1)"), (self.shift >= 0, "shift must be ≥ 0"),
+                (self.checkpoint_every >= 0, "checkpoint_every must be ≥ 0"), (self.threads >= 0, "threads ≥ 0"),
+                (self.vocabulary_size >= 0, "vocabulary_size must be ≥ 0"),
+                (self.image_size % 2 ** (len(self.channels) - 1) == 0, "image_size must halve at every level")]
+        for ok, message in need:
+            if not ok:
+                raise UserError(message)
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["channels"] = list(self.channels)
+        return {"model": MODEL_KIND, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "EmojiConfig":
+        data = {k: v for k, v in data.items() if k != "model"}
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise UserError(f"unknown emoji training config keys: {', '.join(unknown)}")
+        if "channels" in data:
+            data["channels"] = tuple(data["channels"])
+        return cls(**data)
+
+    def replace(self, **changes) -> "EmojiConfig":
+        return dataclasses.replace(self, **changes)
+
+
+# The shipped model: 6,000 steps of 32, ~1.5 h on an idle thread of this CPU (~4 h beside other jobs at the
+# ~12 img/s measured on the shared machine); `quick-emoji`: 900 steps on two threads, the first 32 emoji only.
+EMOJI_PRESETS = {
+    "emoji": EmojiConfig(),
+    "quick-emoji": EmojiConfig(preset="quick-emoji", steps=900, threads=2, checkpoint_every=100,
+                               vocabulary_size=32),
+}
+
+
+def emoji_preset(name: str, **overrides) -> EmojiConfig:
+    if name not in EMOJI_PRESETS:
+        raise UserError(f"unknown emoji preset {name!r}; choose one of {', '.join(EMOJI_PRESETS)}")
+    known = {f.name for f in dataclasses.fields(EmojiConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise UserError(f"option(s) {', '.join(unknown)} do not apply to the emoji model (its presets take "
+                        f"--steps, --batch-size, --lr, --p-uncond, --ema-decay, --seed, --threads, --device, "
+                        f"--checkpoint-every, --guidance)")
+    return EMOJI_PRESETS[name].replace(**overrides, preset=name)
+
+
+def is_emoji_run(run_dir) -> bool:
+    file = Path(run_dir) / "config.json"
+    try:
+        data = json.loads(file.read_text()) if file.is_file() else None
+    except (OSError, ValueError):
+        return False  # the Part B resume reports an unreadable config in its own words
+    return isinstance(data, dict) and data.get("model") == MODEL_KIND
+
+
+def train_emoji(config: EmojiConfig, out=None, *, quiet: bool = False, runs_root="runs",
+                stop_after_steps: int | None = None) -> TrainResult:
+    load_emoji(config.image_size)  # fails (one line) before any folder is made
+    run_dir = new_run_dir(out, f"train-{config.preset}", runs_root)
+    write_config(run_dir, config.to_dict())
+    return EmojiTrainer(config, run_dir, quiet, stop_after_steps).run()
+
+
+def resume_emoji(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None) -> TrainResult:
+    run_dir = Path(run_dir)
+    if (run_dir / "metrics.json").is_file():
+        raise UserError(f"the run in {run_dir} has already finished; nothing to resume")
+    config = EmojiConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    return EmojiTrainer(config, run_dir, quiet, stop_after_steps, resuming=True).run()
+
+
+def build_net(cfg: EmojiConfig) -> EmojiUNet:
+    return EmojiUNet(cfg.channels, blocks=cfg.blocks, image_size=cfg.image_size, attention=cfg.attention)
+
+
+def caption_table(captions: tuple[tuple[str, ...], ...], encoder: MiniLMEncoder | None = None):
+    """(embeddings (M, 384) of every caption, first row index of each class, caption count of each class)."""
+    encoder = encoder or MiniLMEncoder()
+    flat = [text for group in captions for text in group]
+    starts, counts, at = [], [], 0
+    for group in captions:
+        starts.append(at)
+        counts.append(len(group))
+        at += len(group)
+    return encoder(flat), torch.tensor(starts), torch.tensor(counts)
+
+
+def shift_batch(x: torch.Tensor, max_shift: int, g: torch.Generator) -> torch.Tensor:
+    """Move each image by (dy, dx) ~ U{−s..s}², filling the uncovered border with white (1.0)."""
+    if max_shift == 0:
+        return x
+    offsets = torch.randint(0, 2 * max_shift + 1, (x.shape[0], 2), generator=g).tolist()
+    padded = F.pad(x, (max_shift,) * 4, value=1.0)
+    h, w = x.shape[-2:]
+    return torch.stack([padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(offsets)])
+
+
+class EmojiTrainer:
+    def __init__(self, cfg: EmojiConfig, run_dir: Path, quiet: bool, stop_after: int | None, resuming=False):
+        self.cfg, self.run_dir, self.quiet, self.stop_after = cfg, run_dir, quiet, stop_after
+        self.device = torch.device(cfg.device)
+        data = load_emoji(cfg.image_size)
+        keep = cfg.vocabulary_size or len(data)
+        self.images = data.images[:keep].to(self.device)
+        self.chars, self.captions = data.chars[:keep], data.captions[:keep]
+        self.embeddings, self.starts, self.counts = caption_table(self.captions)
+        self.path = deepfloyd_path()
+        self.abar = self.path.alphas_cumprod.float().to(self.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.net = build_net(cfg).to(self.device)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        self.ema = EMA(self.net, cfg.ema_decay, cfg.ema_warmup) if cfg.ema_decay > 0 else None
+        self.pos, self.latest = Position(), run_dir / "checkpoints" / "latest.safetensors"
+        if resuming and self.latest.is_file():
+            self.pos, saved = load_train_state(self.latest, self.net, self.ema and self.ema.net, self.optimizer)
+            if EmojiConfig.from_dict(saved) != cfg:  # a key added since (with its default) is the same config
+                raise UserError(f"{self.latest} was written with a different config than {run_dir}/config.json")
+        if resuming:
+            _truncate_stats(run_dir / "stats.jsonl", self.pos.step)
+
+    def batch(self, step: int):
+        """(x0, t, text rows, ε) of optimizer step `step`, all drawn from its own generator in a fixed order."""
+        cfg, g = self.cfg, generator(self.cfg.seed, STREAM_STEP, step)
+        n = len(self.images)
+        idx = torch.randint(0, n, (cfg.batch_size,), generator=g)
+        pick = (torch.rand(cfg.batch_size, generator=g) * self.counts[idx]).long()
+        keep = torch.rand(cfg.batch_size, generator=g) >= cfg.p_uncond
+        text = self.embeddings[self.starts[idx] + pick] * keep[:, None]
+        x0 = shift_batch(self.images[idx].cpu(), cfg.shift, g)
+        t = torch.randint(0, self.path.num_train_steps, (cfg.batch_size,), generator=g)
+        noise = torch.randn(x0.shape, generator=g)
+        return x0.to(self.device), t.to(self.device), text.to(self.device), noise.to(self.device)
+
+    def train_step(self, step: int) -> float:
+        x0, t, text, noise = self.batch(step)
+        a = self.abar[t].view(-1, 1, 1, 1)
+        x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise  # spec eq. A.2 on IF's cosine path
+        self.net.train()
+        loss = F.mse_loss(self.net(x_t, t, text), noise)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update(self.net, step)
+        return loss.item()
+
+    def run(self) -> TrainResult:
+        cfg, pos = self.cfg, self.pos
+        threads = torch.get_num_threads()
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.started = time.perf_counter() - pos.elapsed_s
+        bar = tqdm(total=cfg.steps, initial=pos.step, disable=self.quiet, unit="step", desc=cfg.preset)
+        self.stats = open(self.run_dir / "stats.jsonl", "a", encoding="utf-8", buffering=1)
+        try:
+            while pos.step < cfg.steps:
+                lr = cfg.lr * min(1.0, (pos.step + 1) / max(cfg.warmup_steps, 1))
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                tick = time.perf_counter()
+                loss = self.train_step(pos.step)
+                seconds = time.perf_counter() - tick
+                pos.step, pos.batch, pos.train_s = pos.step + 1, pos.step + 1, pos.train_s + seconds
+                self.stats.write(json.dumps({"step": pos.step, "loss": loss, "lr": lr,
+                                             "img_per_s": round(cfg.batch_size / seconds, 2)}) + "\n")
+                bar.update()
+                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                if (cfg.checkpoint_every and pos.step % cfg.checkpoint_every == 0) or pos.step == cfg.steps:
+                    self.save()
+                if self.stop_after is not None and pos.step >= self.stop_after:
+                    raise TrainingInterrupted(f"stopped after {pos.step} steps")
+            return self.finish()
+        finally:
+            bar.close()
+            self.stats.close()
+            torch.set_num_threads(threads)
+
+    def save(self) -> None:
+        self.stats.flush()
+        self.pos.elapsed_s = time.perf_counter() - self.started
+        save_train_state(self.latest, self.net, self.ema and self.ema.net, self.optimizer, self.pos,
+                         self.cfg.to_dict())
+
+    def metrics(self) -> dict:
+        lines = (self.run_dir / "stats.jsonl").read_text().splitlines()[-100:]
+        recent = [json.loads(line)["loss"] for line in lines]
+        return {"steps": self.pos.step, "images_seen": self.pos.step * self.cfg.batch_size,
+                "final_train_loss": sum(recent) / max(len(recent), 1),
+                "wall_time_s": round(self.pos.elapsed_s, 1), "train_time_s": round(self.pos.train_s, 1),
+                "train_img_per_s": round(self.pos.step * self.cfg.batch_size / max(self.pos.train_s, 1e-9), 1),
+                "parameters": count_parameters(self.net), "weights": "ema" if self.ema else "raw",
+                "device": str(self.device), "threads": self.cfg.threads or torch.get_num_threads(),
+                "difflab": __version__, "torch": torch.__version__}
+
+    def finish(self) -> TrainResult:
+        metrics = self.metrics()
+        net = self.ema.net if self.ema is not None else self.net
+        model_file = export_emoji_model(self.run_dir / "model.safetensors", net, self.cfg, self.chars,
+                                        self.captions, {"train_config": self.cfg.to_dict(), "metrics": metrics})
+        write_json(self.run_dir / "metrics.json", metrics, overwrite=True)
+        return TrainResult(self.run_dir, model_file, metrics)
+
+
+def _truncate_stats(path: Path, step: int) -> None:
+    """Drop stats lines written after the checkpoint we resume from (and a torn last line)."""
+    from ..atomic import atomic_write
+
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line + "\n")
+        except (ValueError, KeyError):
+            break
+    with atomic_write(path, overwrite=True, mode="w") as handle:
+        handle.writelines(kept)
+

@@ -1,0 +1,230 @@
+"""difflab's own text-to-image model (issue 16): data, text encoder, UNet, denoiser, training, classifier."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from difflab import emoji_data
+from difflab.errors import UserError
+
+pytestmark = pytest.mark.skipif(not any(p.is_file() for p in emoji_data.FONT_PATHS),
+                                reason="needs Debian's fonts-noto-color-emoji (apt-get install fonts-noto-color-emoji)")
+
+
+# ---------------------------------------------------------------- data
+def test_rendering_is_deterministic_and_cached(tmp_path):
+    first = emoji_data.load_emoji(folder=tmp_path)
+    files = list(tmp_path.glob("emoji-32px-*.safetensors"))
+    assert len(files) == 1
+    again = emoji_data.load_emoji(folder=tmp_path)  # from the cache
+    fresh = emoji_data.render(emoji_data.VOCABULARY[4])
+    assert torch.equal(first.images, again.images)
+    pixels = torch.from_numpy(np.array(fresh)).permute(2, 0, 1).float()
+    assert torch.equal(first.images[4], pixels.div(127.5).sub(1))
+    assert first.images.shape == (len(emoji_data.VOCABULARY), 3, 32, 32)
+    assert first.images.min() >= -1 and first.images.max() <= 1
+    corner = first.images[:, :, 0, 0]
+    assert (corner == 1).all(), "the background is white paper"
+
+
+def test_corrupt_cache_is_rebuilt_with_one_line(tmp_path, capsys):
+    good = emoji_data.load_emoji(folder=tmp_path)
+    file = next(tmp_path.glob("emoji-32px-*.safetensors"))
+    file.write_bytes(b"not a safetensors file")
+    rebuilt = emoji_data.load_emoji(folder=tmp_path)
+    assert torch.equal(good.images, rebuilt.images)
+    err = capsys.readouterr().err
+    assert "unreadable" in err and err.count("\n") == 1
+    assert load_file(str(file))["pixels"].shape[0] == len(emoji_data.VOCABULARY)
+
+
+def test_missing_font_is_one_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(emoji_data, "FONT_PATHS", (tmp_path / "none.ttf",))
+    with pytest.raises(UserError, match="fonts-noto-color-emoji"):
+        emoji_data.load_emoji(folder=tmp_path)
+
+
+def test_captions_name_the_emoji_and_are_unique():
+    names = emoji_data.class_names()
+    assert len(set(names)) == len(names) == len(emoji_data.VOCABULARY)
+    assert names[emoji_data.VOCABULARY.index("🚀")] == "rocket"
+    every = [c for ch in emoji_data.VOCABULARY for c in emoji_data.captions(ch)]
+    assert len(every) == len(set(every)), "a caption must name one emoji only"
+    assert "campfire" in emoji_data.captions("🔥")
+    assert not any(ch.isdigit() for text in every for ch in text)
+    staff = ["old man", "fire", "skull", "rocket", "dog", "man with a hat", "pencil", "snowy mountain", "waterfall"]
+    assert all(s in every for s in staff)
+
+
+def test_vocabulary_drops_skin_tones_flags_and_keycaps():
+    for char in emoji_data.VOCABULARY:
+        assert not any(0x1F3FB <= ord(c) <= 0x1F3FF for c in char)        # skin-tone modifiers
+        assert not any(0x1F1E6 <= ord(c) <= 0x1F1FF for c in char)        # regional indicators (flags)
+        assert "\u20e3" not in char and "\u200d" not in char              # keycaps, ZWJ sequences
+
+
+# ---------------------------------------------------------------- text encoder
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    from difflab.models.minilm import MiniLMEncoder
+    return MiniLMEncoder(tmp_path_factory.mktemp("embeds"))
+
+
+def test_encoder_shapes_null_and_cache(encoder):
+    rows = encoder(["rocket", "", None, "  rocket  "])
+    assert rows.shape == (4, 384)
+    assert torch.equal(rows[1], torch.zeros(384)) and torch.equal(rows[2], torch.zeros(384))
+    assert torch.allclose(rows[0].norm(), torch.tensor(1.0), atol=1e-5)
+    assert torch.equal(rows[0], rows[3])
+    assert len(list(encoder.cache_dir.glob("*.safetensors"))) == 1
+    from difflab.models.minilm import MiniLMEncoder
+    cached = MiniLMEncoder(encoder.cache_dir)(["rocket"])  # a new encoder reads the disk cache
+    assert torch.equal(cached[0], rows[0]) and cached is not None
+
+
+def test_encoder_places_paraphrases_near_captions(encoder):
+    rows = encoder(["a puppy", "dog", "rocket"])
+    assert rows[0] @ rows[1] > rows[0] @ rows[2]
+
+
+# ---------------------------------------------------------------- model and denoiser
+def _tiny_config(**changes):
+    from difflab.training.emoji import EmojiConfig
+    values = dict(preset="emoji", channels=(8, 16), blocks=1, attention=True, batch_size=4, steps=4,
+                  checkpoint_every=2, warmup_steps=2, threads=1)
+    values.update(changes)
+    return EmojiConfig(**values)
+
+
+def test_denoiser_follows_the_protocol(encoder):
+    from difflab.models.emoji import EmojiDenoiser, emoji_spec
+    from difflab.models.protocol import Denoiser
+    from difflab.training.emoji import build_net
+
+    cfg = _tiny_config()
+    torch.manual_seed(0)
+    net = build_net(cfg)
+    model = EmojiDenoiser(net, emoji_spec(cfg, net, ["🚀"], [["rocket"]]), encoder=encoder)
+    assert isinstance(model, Denoiser)
+    assert model.image_shape == (3, 32, 32) and model.value_range == (-1.0, 1.0)
+    assert model.path.num_train_steps == 1000 and model.prediction_type == "epsilon"
+    cond = model.encode(["rocket", None, "a high quality photo"])
+    assert cond.shape == (3, 384) and not cond[1].any() and not cond[2].any()
+    out = model(torch.randn(3, 3, 32, 32), torch.tensor([990, 500, 0]), cond)
+    assert out.prediction.shape == (3, 3, 32, 32)
+    assert (out.variance == -1).all(), "the fixed posterior variance β̃, as IF's learned-range v = −1"
+
+
+def test_model_file_loads_by_path_and_rejects_a_mismatch(tmp_path):
+    from difflab.models.emoji import EmojiDenoiser, export_emoji_model
+    from difflab.models.registry import load_denoiser
+    from difflab.training.emoji import build_net
+
+    cfg = _tiny_config()
+    net = build_net(cfg)
+    file = export_emoji_model(tmp_path / "tiny.safetensors", net, cfg, ["🚀"], [["rocket"]], {})
+    model = load_denoiser(str(file), device="cpu")
+    assert isinstance(model, EmojiDenoiser)
+    x = torch.randn(1, 3, 32, 32)
+    t = torch.tensor([500])
+    expected = net.half().float()(x, t, torch.zeros(1, 384))  # the file holds float16 weights
+    assert torch.allclose(model(x, t, None).prediction, expected, atol=1e-5)
+    from difflab.checkpoints import load_model_file, save_model_file
+    state, spec, _ = load_model_file(file)
+    spec["unet"]["channels"] = [8, 8]  # a spec that does not describe the weights
+    save_model_file(tmp_path / "mismatch.safetensors", state, spec)
+    with pytest.raises(UserError, match="does not match"):
+        load_denoiser(str(tmp_path / "mismatch.safetensors"), device="cpu")
+
+
+# ---------------------------------------------------------------- training
+def test_resume_continues_bit_identically(tmp_path):
+    from difflab.training import TrainingInterrupted
+    from difflab.training.emoji import resume_emoji, train_emoji
+
+    cfg = _tiny_config()
+    whole = train_emoji(cfg, tmp_path / "whole", quiet=True)
+    with pytest.raises(TrainingInterrupted):
+        train_emoji(cfg, tmp_path / "cut", quiet=True, stop_after_steps=3)  # killed after step 3: last checkpoint 2
+    resumed = resume_emoji(tmp_path / "cut", quiet=True)
+    a, b = load_file(str(whole.model_file)), load_file(str(resumed.model_file))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "cut" / "stats.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]
+    assert json.loads((tmp_path / "cut" / "config.json").read_text())["model"] == "emoji"
+
+
+def test_a_vocabulary_subset_trains_and_exports_only_those_emoji(tmp_path):
+    from difflab.models.registry import load_denoiser
+    from difflab.training.emoji import train_emoji
+
+    result = train_emoji(_tiny_config(vocabulary_size=3, steps=2), tmp_path / "few", quiet=True)
+    model = load_denoiser(str(result.model_file), device="cpu")
+    assert model.vocabulary == emoji_data.VOCABULARY[:3]
+
+
+def test_batches_drop_captions_at_p_uncond(tmp_path):
+    from difflab.training.emoji import EmojiTrainer
+
+    cfg = _tiny_config(batch_size=400, p_uncond=0.25)
+    trainer = EmojiTrainer(cfg, tmp_path, quiet=True, stop_after=None)
+    x0, t, text, noise = trainer.batch(0)
+    dropped = (text.abs().sum(1) == 0).float().mean().item()
+    assert 0.17 < dropped < 0.33
+    assert x0.shape == noise.shape == (400, 3, 32, 32) and t.min() >= 0 and t.max() < 1000
+    assert torch.equal(trainer.batch(0)[0], x0), "a step's batch depends on the step alone"
+
+
+def test_cli_presets(tmp_path, capsys):
+    from difflab.cli import main
+    from difflab.training.emoji import EMOJI_PRESETS, emoji_preset
+
+    assert EMOJI_PRESETS["emoji"].threads == 1 and EMOJI_PRESETS["quick-emoji"].steps < EMOJI_PRESETS["emoji"].steps
+    with pytest.raises(UserError, match="do not apply"):
+        emoji_preset("emoji", epochs=3)
+    assert main(["train", "emoji", "--steps", "0", "--out", str(tmp_path / "x")]) == 2
+    assert "steps" in capsys.readouterr().err
+
+
+def test_export_checkpoint_of_a_running_run(tmp_path):
+    from difflab.models.registry import load_denoiser
+    from difflab.training import TrainingInterrupted
+    from difflab.training.emoji import train_emoji
+    from difflab.training.emoji_export import export_checkpoint
+
+    with pytest.raises(TrainingInterrupted):
+        train_emoji(_tiny_config(), tmp_path / "run", quiet=True, stop_after_steps=2)
+    file = export_checkpoint(tmp_path / "run", tmp_path / "snap.safetensors")
+    from difflab.checkpoints import load_model_file
+    assert load_model_file(file)[2]["snapshot"]["step"] == 2
+    assert load_denoiser(str(file), device="cpu").vocabulary == emoji_data.VOCABULARY
+
+
+# ---------------------------------------------------------------- classifier
+def test_emoji_classifier_learns_a_few_emoji():
+    from difflab.evaluation.emoji_eval import ink, jittered, train_emoji_classifier
+    from difflab.evaluation.metrics import class_accuracy
+
+    data = emoji_data.load_emoji()
+    few = emoji_data.EmojiDataset(data.images[:4], torch.arange(4), data.chars[:4], data.captions[:4])
+    model, report = train_emoji_classifier(epochs=10, copies=32, data=few, batch_size=16)
+    assert model.config.in_channels == 3 and model.config.num_classes == 4
+    held_out = jittered(few, 4, seed=99)
+    assert class_accuracy(model, held_out.images, held_out.labels) >= 0.75
+    assert ink(torch.ones(1, 3, 2, 2)).abs().sum() == 0, "white paper is 0 ink"
+    assert report.test_accuracy >= 0.75
+
+
+def test_shipped_model_samples_by_name(tmp_path):
+    from difflab.cli import main
+    from difflab.models.registry import builtin_models
+
+    if "emoji" not in builtin_models():
+        pytest.skip("no emoji model shipped in difflab/weights")
+    assert main(["sample", "--model", "emoji", "--prompt", "rocket", "--quiet", "--out", str(tmp_path / "s")]) == 0
+    assert (tmp_path / "s" / "sample-seed0.png").is_file()
