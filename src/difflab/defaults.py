@@ -45,10 +45,10 @@ FAST_SAMPLING_BY_OBJECTIVE: dict[str, tuple[str, int]] = {"flow": FAST_SAMPLING[
 
 def fast_sampling(model) -> tuple[str, int] | None:
     """(solver, steps) of the fast default for a loaded model; None where none was measured (IF)."""
-    spec = getattr(model, "spec", None)
-    if spec is None:
+    objective = getattr(getattr(model, "spec", None), "objective", None)  # course models only (not IF, not emoji)
+    if objective is None:
         return None
-    return FAST_SAMPLING.get(getattr(model, "name", None)) or FAST_SAMPLING_BY_OBJECTIVE.get(spec.objective)
+    return FAST_SAMPLING.get(getattr(model, "name", None)) or FAST_SAMPLING_BY_OBJECTIVE.get(objective)
 
 
 def default_guidance(condition_kind: str) -> float:

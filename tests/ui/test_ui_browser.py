@@ -25,7 +25,7 @@ if CHROMIUM is None:
 from difflab.ui.app import CSS, THEME, build  # noqa: E402
 from difflab.ui.running import App  # noqa: E402
 
-TIMEOUT_MS = 30_000
+TIMEOUT_MS = 180_000  # generous: CI and this shared machine can be heavily loaded; a passing run takes seconds
 
 
 def free_port() -> int:
@@ -58,6 +58,7 @@ def tab(server, browser):
     """A fresh page on the app with 4 sampling steps; at the end, the console must hold no error."""
     app, url = server
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
