@@ -83,6 +83,9 @@ def stroke(page, selector: str, points) -> None:
     for x, y in rest:
         page.mouse.move(x, y, steps=3)  # each move redraws the canvas in software: ~0.3 s here
     page.mouse.up()
+    # The editor hands its layers to the server after the stroke, asynchronously: on a loaded machine a
+    # Run pressed at once could still send the empty canvas (seen once at load ~9).
+    page.wait_for_timeout(3000)
 
 
 def run_and_wait(page, name: str, images: int) -> Path:
