@@ -227,3 +227,15 @@ def test_evaluate_samples_rejects_minus_one_to_one_images_and_tiny_sets(trained)
         evaluate_samples(model, real[:1], None, real)
     with pytest.raises(UserError, match="labels"):
         evaluate_samples(model, real, torch.zeros(3, dtype=torch.long), real)
+
+
+def test_a_classifier_stored_in_float16_loads_as_float32_with_the_rounded_weights(tmp_path, trained):
+    model, _ = trained
+    path = save_classifier(model, tmp_path / "c16.safetensors", dtype=torch.float16)
+    assert path.stat().st_size < 0.6 * save_classifier(model, tmp_path / "c32.safetensors").stat().st_size
+    loaded = load_classifier(path)
+    for name, value in loaded.state_dict().items():
+        original = model.state_dict()[name]
+        assert value.dtype == original.dtype
+        expected = original.half().float() if original.is_floating_point() else original
+        assert torch.equal(value, expected), name

@@ -90,8 +90,10 @@ class Classifier(nn.Module):
         return self.head(self.features(x))
 
 
-def save_classifier(model: Classifier, path: str | Path, metadata: dict | None = None, overwrite: bool = False) -> Path:
-    """Write weights + JSON config/class names/metadata to a safetensors file, atomically.
+def save_classifier(model: Classifier, path: str | Path, metadata: dict | None = None, overwrite: bool = False,
+                    dtype: torch.dtype | None = None) -> Path:
+    """Write weights (floating ones cast to `dtype` if given: float16 to ship) + JSON config/class
+    names/metadata to a safetensors file, atomically; `load_classifier` computes in float32 either way.
 
     `metadata` must be JSON-serialisable (e.g. {"dataset": "mnist-5k", "test_accuracy": 0.99}).
     Refuses to replace an existing file unless `overwrite`.
@@ -104,7 +106,8 @@ def save_classifier(model: Classifier, path: str | Path, metadata: dict | None =
         "class_names": json.dumps(model.class_names),
         "metadata": json.dumps(metadata or {}, sort_keys=True),
     }
-    tensors = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
+    tensors = {name: t.detach().cpu().to(dtype if dtype and t.is_floating_point() else t.dtype).contiguous()
+               for name, t in model.state_dict().items()}
     blob = save(tensors, metadata=header)
     with atomic_write(path, overwrite=overwrite) as handle:
         handle.write(blob)

@@ -199,7 +199,9 @@ class Trainer:
                         raise TrainingInterrupted(f"stopped after {pos.step} steps")
                 self.end_epoch(epoch)
             bar.close()
-            return self.finish()
+            result = self.finish()
+            self.procs.close()
+            return result
         except (OSError, WriteError) as err:  # a full disk: the checkpoint and logs hold what completed
             reason = err.strerror if isinstance(err, OSError) else str(err)
             raise WriteError(f"{reason}; free space and continue with `difflab train --resume {self.run_dir}`"

@@ -162,6 +162,13 @@ class Processes:
             raise UserError(box[0][1])
         return box[0][1]
 
+    def close(self) -> None:
+        """Wait for every process, then take the process group down: a worker that exits while
+        another still writes its files leaves gloo threads to die at exit ("terminate called")."""
+        if self.world > 1 and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
     def agree(self, value) -> bool:
         """Whether every process holds the same `value` (a small picklable object)."""
         if self.world == 1:
