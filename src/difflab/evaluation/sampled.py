@@ -59,13 +59,15 @@ class ScoredSamples:
 
 
 def sample_and_score(denoiser, real_images: torch.Tensor, n: int, steps: int, guidance: float, seed: int,
-                     threads: int | None = None, classifier_file: str | Path | None = None) -> ScoredSamples:
+                     threads: int | None = None, classifier_file: str | Path | None = None,
+                     solver=None) -> ScoredSamples:
     """Draw n samples (sample i from seed + i) and score them against `real_images` with the dataset's
-    classifier; `threads` caps torch's threads while sampling (small batches gain nothing from more)."""
+    classifier; `threads` caps torch's threads while sampling (small batches gain nothing from more);
+    `solver` None is the course's sampler."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads or before)
     try:
-        samples, labels = sample_images(denoiser, n, guidance, steps, seed, 250, True)
+        samples, labels = sample_images(denoiser, n, guidance, steps, seed, 250, True, solver)
     finally:
         torch.set_num_threads(before)
     classifier = load_classifier(classifier_file or default_classifier(denoiser.spec.dataset))

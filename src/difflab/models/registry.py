@@ -32,6 +32,14 @@ def builtin_models() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.safetensors"))} if folder.is_dir() else {}
 
 
+def shipped_run(recipe: str) -> dict[int, Path]:
+    """{epoch: model file} of the Part B run of `recipe` shipped as snapshots in weights/partb
+    (``<recipe>-epoch-NNN.safetensors``; the last one also holds the run's losses and metrics)."""
+    folder = weights_dir() / "partb"
+    files = sorted(folder.glob(f"{recipe}-epoch-[0-9][0-9][0-9].safetensors")) if folder.is_dir() else []
+    return {int(p.stem.rsplit("-", 1)[1]): p for p in files}
+
+
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 

@@ -127,7 +127,7 @@ DELIVERABLES: tuple[Deliverable, ...] = (
     _d("B2.6-FM", "Flow matching, class-conditioned: 4 samples per digit after epochs 1, 5, 10, γ = 5",
        f"{_CLASS}:class_samples", kind="flow"),
     _d("B2.6-noLR", "Flow matching without the learning-rate scheduler", f"{_RUNS}:flow_nolr"),
-    _d("B-BW", "Bells & whistles: a better time-conditioned model", f"{_RUNS}:better_time_only", quick=False),
+    _d("B-BW", "Bells & whistles: a better time-conditioned model", "part_b.better:better_time_only"),
 )
 
 

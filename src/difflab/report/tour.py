@@ -100,9 +100,10 @@ def config_hash(deliverable: Deliverable, ctx: TourContext) -> str:
         config.update(model=ctx.model, test_photo=ctx.test_photo, weights=_model_digest(ctx.model))
     else:
         config.update(train=ctx.train, dataset=ctx.dataset)
-        if not ctx.train:  # the shipped class-conditioned models and the evaluation classifier
-            from ..models.registry import builtin_models
-            config["shipped"] = {name: file_digest(path) for name, path in sorted(builtin_models().items())}
+        if not ctx.train:  # the shipped Part B runs, models and evaluation classifiers
+            from ..models.registry import builtin_models, weights_dir
+            files = {**builtin_models(), **{f"partb/{p.stem}": p for p in (weights_dir() / "partb").glob("*.safetensors")}}
+            config["shipped"] = {name: file_digest(path) for name, path in sorted(files.items())}
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -64,25 +64,32 @@ def save_epoch_outputs(run_dir: Path, epoch: int, nets: dict[str, nn.Module], cf
     """After epoch `epoch`: one picture per set of weights ("ema", "raw") in run_dir/samples."""
     written = []
     for which, net in nets.items():
-        path = run_dir / "samples" / f"epoch-{epoch:03d}-{which}.png"
         title = f"{cfg.preset or cfg.kind}, epoch {epoch}, {which} weights"
-        if cfg.kind == "denoise":
-            written.append(save_denoise_panel(net, test_images[:3], cfg.sigma, path, title, cfg.sample_seed,
-                                              overwrite=True))
-            continue
-        if cfg.kind == "pure-noise":
-            if not cfg.samples:
-                continue
-            z = NoiseSource(range(cfg.sample_seed, cfg.sample_seed + cfg.samples)).randn(test_images.shape[1:])
-            images, layout = denoise(net, z), dict(ncols=min(cfg.samples, 10))
-        elif (cfg.samples_per_class if cfg.class_conditioned else cfg.samples) == 0:
-            continue  # no grid asked for
-        else:
-            images, layout = generate(net, spec, cfg, device, quiet, desc=f"samples epoch {epoch} ({which})")
-            if cfg.class_conditioned:
-                title += f", CFG γ = {cfg.guidance}"
-        written.append(save_grid(images, path, title=title, overwrite=True, **layout))
+        path = draw_epoch_figure(run_dir / "samples" / f"epoch-{epoch:03d}-{which}.png", net, cfg, spec,
+                                 test_images, title, device, quiet)
+        written += [path] if path else []
     return written
+
+
+def draw_epoch_figure(path: Path, net: nn.Module, cfg: TrainConfig, spec: CourseSpec, test_images: Tensor,
+                      title: str, device="cpu", quiet: bool = True) -> Path | None:
+    """The picture of a run's weights after an epoch (None when the config asks for none): test digits
+    through a denoiser, D(ε) of a pure-noise one, or the sample grid of a DDPM or flow model. The
+    training run draws it after its sample epochs; the tour draws it again from shipped snapshots."""
+    if cfg.kind == "denoise":
+        return save_denoise_panel(net, test_images[:3], cfg.sigma, path, title, cfg.sample_seed, overwrite=True)
+    if cfg.kind == "pure-noise":
+        if not cfg.samples:
+            return None
+        z = NoiseSource(range(cfg.sample_seed, cfg.sample_seed + cfg.samples)).randn(test_images.shape[1:])
+        images, layout = denoise(net, z), dict(ncols=min(cfg.samples, 10))
+    elif (cfg.samples_per_class if cfg.class_conditioned else cfg.samples) == 0:
+        return None  # no grid asked for
+    else:
+        images, layout = generate(net, spec, cfg, device, quiet, desc=f"samples: {title}")
+        if cfg.class_conditioned:
+            title += f", CFG γ = {cfg.guidance}"
+    return save_grid(images, path, title=title, overwrite=True, **layout)
 
 
 def read_loss_history(stats: Path) -> tuple[list[int], list[float]]:

@@ -1,144 +1,138 @@
-"""Sections drawn from the tour's small training runs: the single-step and pure-noise denoisers
-(B1.2.1–B1.2.3), the time-only DDPM and flow (B2.2, B2.3, -FM), the constant-lr flow (B2.6-noLR)
-and, with --train only, a better time-only flow (B-BW). Each copies its run's own figures."""
+"""Sections drawn from the Part B runs without class labels: the single-step and pure-noise denoisers
+(B1.2.1–B1.2.3), the time-only DDPM and flow (B2.2, B2.3, -FM), the constant-lr class flow
+(B2.6-noLR). Every figure is drawn now from the run's weights
+after the epochs the course asks for (`runs.PartBRun`), and its loss curve from the recorded losses."""
 
 from __future__ import annotations
 
-from ...errors import UserError
-from ...training.tour_runs import BETTER_TIME_ONLY, COURSE_STEPS, optimizer_steps, recipe_text
-from ..prose import join, paragraph
+from ...data import load_dataset
+from ...training.outputs import draw_epoch_figure, save_loss_history
+from ...training.partb import pure_noise_vs_mean, save_mean_comparison, save_ood_sweep
+from ..prose import paragraph
 from ..section import Section
 from ..tour import TourContext
-from .runs import config, describe, epoch_file, metrics, run_params, trained
+from .runs import PartBRun, describe, part_b_run, run_params, test_digits
 
 MODEL_TEXT = {
     "denoise": "single-step denoiser (z = x + 0.5·ε → x)",
     "pure-noise": "pure-noise denoiser (z = ε → x)",
     "ddpm": "time-conditioned DDPM (ε-prediction)",
     "flow": "time-conditioned flow-matching UNet (velocity x1 − x0)",
+    "flow-class-nolr": "class-conditioned flow with a constant learning rate",
 }
-SWEEP_SIGMAS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)  # the run's out-of-distribution figure (B1.2.2)
+SWEEP_SIGMAS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)  # training.partb.SIGMAS: the OOD figure (B1.2.2)
+
+
+def grid_config(ctx: TourContext, run: PartBRun):
+    """The run's own grid settings, or a smaller grid under --quick."""
+    cfg = run.config
+    if not ctx.quick:
+        return cfg
+    steps = 10 if cfg.kind == "flow" or cfg.num_train_steps % 10 == 0 else cfg.sample_steps
+    return cfg.replace(samples=min(cfg.samples, 10), samples_per_class=min(cfg.samples_per_class, 1),
+                       sample_steps=steps)
+
+
+def draw_epochs(ctx: TourContext, section: Section, run: PartBRun, what: str, epochs) -> None:
+    """One figure per epoch, drawn now from the run's snapshot with the same seeds each time."""
+    cfg = grid_config(ctx, run)
+    for epoch in epochs:
+        net, spec = run.load(epoch)
+        file = f"epoch-{epoch:03d}.png"
+        draw_epoch_figure(section.path(file), net, cfg, spec, test_digits(ctx, run, 3),
+                          f"{run.recipe}, epoch {epoch}")
+        section.add_figure(file, f"{what} after {run.epoch_text(epoch)}; {describe(run)}.")
+    run_params(section, run)
+    section.params["sample epochs"] = list(epochs)
+    if cfg.kind in ("ddpm", "flow"):
+        section.params["sampler"] = f"{cfg.sample_steps} {'Euler' if cfg.kind == 'flow' else 'strided DDPM'} steps"
+    section.seeds.append(cfg.sample_seed)
 
 
 def loss_curve(ctx: TourContext, section: Section, recipe: str) -> None:
     """B1.2.1a, B1.2.3a, B2.2, B2.2-FM: a run's per-iteration training loss."""
-    cfg = config(ctx, recipe)
-    folder = trained(ctx, recipe, cfg)
-    section.copy_figure(folder / "loss.png", "loss.png", f"Training loss (MSE, per iteration, log scale) of the "
-                        f"{MODEL_TEXT[recipe]}: {describe(ctx, recipe, cfg)}.")
-    run_params(section, ctx, recipe, cfg, folder)
-    done = metrics(folder)
+    run = part_b_run(ctx, recipe)
+    steps, losses = run.loss_history()
+    save_loss_history(section.path("loss.png"), steps, losses, f"{run.recipe}: training loss")
+    section.add_figure("loss.png", f"Training loss (MSE, per iteration, log scale) of the {MODEL_TEXT[recipe]} "
+                       f"over its {len(steps):,} optimizer steps: {describe(run)}.")
+    run_params(section, run)
+    done = run.metrics
     section.params["final train loss"] = round(done["final_train_loss"], 5)
     for key in ("test_loss_ema", "test_loss_raw"):
         if key in done:
             section.params[key.replace("_", " ")] = round(done[key], 5)
-    section.paragraph = paragraph(section.id)
-
-
-def _epoch_grids(ctx: TourContext, section: Section, recipe: str, what: str, epochs) -> None:
-    cfg = config(ctx, recipe)
-    folder = trained(ctx, recipe, cfg)
-    for epoch in epochs:
-        section.copy_figure(epoch_file(folder, epoch), f"epoch-{epoch:03d}.png",
-                            f"{what} after epoch {epoch} of {cfg.epochs}; {describe(ctx, recipe, cfg)}.")
-    run_params(section, ctx, recipe, cfg, folder)
-    section.params["sample epochs"] = list(epochs)
-    section.seeds.append(cfg.sample_seed)
+    section.paragraph = paragraph(section.id, run.prose)
 
 
 def denoiser_epoch(ctx: TourContext, section: Section, which: str) -> None:
     """B1.2.1b (which="first"), B1.2.1c ("last"): test digits through the denoiser after that epoch."""
-    cfg = config(ctx, "denoise")
-    epoch = cfg.sample_epochs[0] if which == "first" else cfg.epochs
-    _epoch_grids(ctx, section, "denoise", "Test digits, rows [input, noisy (σ = 0.5), output],", [epoch])
-    course_epoch = 1 if which == "first" else 5
-    section.paragraph = join(paragraph("B1.2.1b/c"), "" if epoch == course_epoch else
-                             paragraph("epoch-differs", course_epoch=course_epoch, epochs=cfg.epochs))
+    run = part_b_run(ctx, "denoise")
+    epoch = min(run.snapshots) if which == "first" else run.last
+    draw_epochs(ctx, section, run, f"Test digits, rows [input, noisy (σ = {run.config.sigma}), output],", [epoch])
+    section.paragraph = paragraph("B1.2.1b/c", run.prose)
 
 
 def denoiser_ood(ctx: TourContext, section: Section) -> None:
     """B1.2.2: the first test digit at σ = 0 … 1, noisy row over denoised row."""
-    cfg = config(ctx, "denoise")
-    folder = trained(ctx, "denoise", cfg)
-    section.copy_figure(folder / "figures" / "ood-sweep.png", "ood-sweep.png", "The first test digit noised at σ = "
-                        f"0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0 (top, one ε, seed {cfg.sample_seed}) and the denoiser's "
-                        f"output (bottom); trained at σ = 0.5 only: {describe(ctx, 'denoise', cfg)}.")
-    run_params(section, ctx, "denoise", cfg, folder)
+    run = part_b_run(ctx, "denoise")
+    seed = run.config.sample_seed
+    save_ood_sweep(run.load()[0], test_digits(ctx, run, 1)[0], section.path("ood-sweep.png"), seed, overwrite=True)
+    section.add_figure("ood-sweep.png", f"The first test digit noised at σ = {', '.join(map(str, SWEEP_SIGMAS))} "
+                       f"(top, one ε, seed {seed}) and the denoiser's output after its last epoch (bottom); trained "
+                       f"at σ = {run.config.sigma} only: {describe(run)}.")
+    run_params(section, run)
     section.params["σ"] = list(SWEEP_SIGMAS)
-    section.seeds.append(cfg.sample_seed)
-    section.paragraph = paragraph("B1.2.2")
+    section.seeds.append(seed)
+    section.paragraph = paragraph("B1.2.2", run.prose)
 
 
 def pure_noise_epochs(ctx: TourContext, section: Section) -> None:
     """B1.2.3b: the pure-noise denoiser's outputs after the first and the last epoch."""
-    cfg = config(ctx, "pure-noise")
-    _epoch_grids(ctx, section, "pure-noise", f"Outputs D(ε) for {cfg.samples} pure-noise inputs",
-                 [cfg.sample_epochs[0], cfg.epochs])
-    section.paragraph = paragraph("B1.2.3b")
+    run = part_b_run(ctx, "pure-noise")
+    draw_epochs(ctx, section, run, f"Outputs D(ε) for {grid_config(ctx, run).samples} pure-noise inputs",
+                [min(run.snapshots), run.last])
+    section.paragraph = paragraph("B1.2.3b", run.prose)
 
 
 def pure_noise_mean(ctx: TourContext, section: Section) -> None:
     """B1.2.3c: outputs beside the training-set mean, with RMS distances."""
-    cfg = config(ctx, "pure-noise")
-    folder = trained(ctx, "pure-noise", cfg)
-    section.copy_figure(folder / "figures" / "pure-noise-vs-mean.png", "pure-noise-vs-mean.png",
-                        f"Ten outputs D(ε) (seeds {cfg.sample_seed}…{cfg.sample_seed + 9}) beside the mean of the "
-                        f"training digits used; {describe(ctx, 'pure-noise', cfg)}.")
-    run_params(section, ctx, "pure-noise", cfg, folder)
-    done = metrics(folder)
-    values = {k: round(done[k], 4) for k in ("output_to_mean_rms", "digit_to_mean_rms", "output_spread_rms")}
+    run = part_b_run(ctx, "pure-noise")
+    cfg, seed = run.config, run.config.sample_seed
+    train = ctx.cached(f"dataset:{cfg.dataset}:train", lambda: load_dataset(cfg.dataset, "train")).images
+    comparison = pure_noise_vs_mean(run.load()[0], train[:cfg.train_images or None], 10, seed)
+    save_mean_comparison(comparison, section.path("pure-noise-vs-mean.png"), overwrite=True)
+    section.add_figure("pure-noise-vs-mean.png", f"Ten outputs D(ε) (seeds {seed}…{seed + 9}) beside the mean of "
+                       f"the {len(train[:cfg.train_images or None]):,} training digits; {describe(run)}.")
+    run_params(section, run)
+    values = {"output_to_mean_rms": round(comparison.output_to_mean, 4),
+              "digit_to_mean_rms": round(comparison.digit_to_mean, 4),
+              "output_spread_rms": round(comparison.output_spread, 4)}
     section.params.update(values)
-    section.seeds.append(cfg.sample_seed)
-    section.paragraph = paragraph("B1.2.3c", **values)
+    section.seeds.append(seed)
+    section.paragraph = paragraph("B1.2.3c", run.prose, **values)
     section.finish(metrics=values)
 
 
 def time_only_samples(ctx: TourContext, section: Section, recipe: str) -> None:
     """B2.3 (recipe="ddpm"), B2.3-FM ("flow"): the same noise sampled after each sample epoch."""
-    cfg = config(ctx, recipe)
+    run = part_b_run(ctx, recipe)
+    cfg = grid_config(ctx, run)
     seeds = f"seeds {cfg.sample_seed}…{cfg.sample_seed + cfg.samples - 1}"
     what = (f"{cfg.samples} DDPM samples ({cfg.sample_steps} strided steps of T = {cfg.num_train_steps}, {seeds})"
             if recipe == "ddpm" else f"{cfg.samples} flow samples ({cfg.sample_steps} Euler steps, {seeds})")
-    _epoch_grids(ctx, section, recipe, what, cfg.sample_epochs)
-    note = "" if ctx.train else paragraph("reduced-run", steps=optimizer_steps(cfg), hidden=cfg.hidden,
-                                          course_steps=COURSE_STEPS[recipe], recipe=recipe)
-    section.paragraph = join(paragraph(section.id), note)
+    draw_epochs(ctx, section, run, what, sorted(run.snapshots))
+    section.paragraph = paragraph(section.id, run.prose)
 
 
 def flow_nolr(ctx: TourContext, section: Section) -> None:
-    """B2.6-noLR: a class-conditioned flow with a constant learning rate."""
-    cfg = config(ctx, "flow-class-nolr")
-    folder = trained(ctx, "flow-class-nolr", cfg)
-    section.copy_figure(folder / "loss.png", "loss.png", f"Training loss of the constant-lr class-conditioned flow: "
-                        f"{describe(ctx, 'flow-class-nolr', cfg)}.")
-    section.copy_figure(epoch_file(folder, cfg.epochs), "samples.png", f"{cfg.samples_per_class} samples per digit "
-                        f"after epoch {cfg.epochs}, CFG γ = {cfg.guidance}, {cfg.sample_steps} Euler steps (seeds "
-                        f"{cfg.sample_seed} + i).")
-    run_params(section, ctx, "flow-class-nolr", cfg, folder)
+    """B2.6-noLR: a class-conditioned flow with a constant learning rate: its loss and final grid."""
+    run = part_b_run(ctx, "flow-class-nolr")
+    steps, losses = run.loss_history()
+    save_loss_history(section.path("loss.png"), steps, losses, "flow-class-nolr: training loss")
+    section.add_figure("loss.png", f"Training loss of the constant-lr class-conditioned flow: {describe(run)}.")
+    cfg = grid_config(ctx, run)
+    draw_epochs(ctx, section, run, f"{cfg.samples_per_class} samples per digit, CFG γ = {cfg.guidance:g}, "
+                f"{cfg.sample_steps} Euler steps (seeds {cfg.sample_seed} + i),", [run.last])
     section.params["lr"] = f"{cfg.lr:g}, constant (no ExponentialLR)"
-    note = "" if ctx.train else _reduced_vs_shipped(cfg)
-    section.paragraph = join(paragraph("B2.6-noLR", lr=cfg.lr), note)
-
-
-def _reduced_vs_shipped(cfg) -> str:
-    from .class_models import model_records
-    shipped = model_records("mnist-flow")["train_config"]
-    return paragraph("reduced-vs-shipped", hidden=cfg.hidden, epochs=cfg.epochs,
-                     train_images=cfg.train_images or "all", shipped_hidden=shipped["hidden"],
-                     shipped_epochs=shipped["epochs"], shipped_dataset=shipped["dataset"])
-
-
-def better_time_only(ctx: TourContext, section: Section) -> None:
-    """B-BW: a wider, longer time-only flow (only with --train)."""
-    if not ctx.train:
-        raise UserError("needs --train: a wider (D = 128) and longer (20 epochs) time-only flow takes hours on "
-                        "a CPU and no such model is shipped")
-    cfg = config(ctx, "flow").replace(**BETTER_TIME_ONLY)
-    folder = trained(ctx, "flow", cfg, name="bw-flow-course")
-    section.copy_figure(folder / "loss.png", "loss.png", f"Training loss of the better time-only flow "
-                        f"({recipe_text(cfg)}).")
-    for epoch in cfg.sample_epochs:
-        section.copy_figure(epoch_file(folder, epoch), f"epoch-{epoch:03d}.png",
-                            f"Samples after epoch {epoch} of {cfg.epochs} ({cfg.sample_steps} Euler steps).")
-    run_params(section, ctx, "flow", cfg, folder)
-    section.paragraph = paragraph("B-BW")
+    section.paragraph = paragraph("B2.6-noLR", run.prose, lr=cfg.lr, epochs=cfg.epochs)
