@@ -23,8 +23,8 @@ def register(sub) -> None:
                         "(default: difflab's own model)")
     parser.add_argument("--only", metavar="IDS", help="comma-separated deliverable IDs or prefixes, e.g. A1.7,B2.6")
     parser.add_argument("--quick", action="store_true", help="reduced settings: fewer images and steps")
-    parser.add_argument("--train", action="store_true", help="retrain the Part B models instead of loading "
-                        "the shipped checkpoints")
+    parser.add_argument("--train", action="store_true", help="train Part B's course presets (hours on a CPU) "
+                        "instead of drawing from the shipped runs' snapshots")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="the one seed of every figure (default 0)")
     parser.add_argument("--quiet", action="store_true", help="print only the path of the report")
     parser.add_argument("--list", action="store_true", help="list the deliverables and exit")

@@ -73,7 +73,7 @@ class PartBRun:
         """'epoch 2 of 20 (the course's epoch 1 of 10, the same fraction of training)', or without the note
         when the run's epochs are the course's."""
         text = f"epoch {epoch} of {self.config.epochs}"
-        course = preset(f"course-{self.recipe}") if f"course-{self.recipe}" in _COURSE_PRESETS else None
+        course = preset(f"course-{self.recipe}") if self.recipe in COURSE_TEXT else None
         if course is None or self.config.epochs == course.epochs:
             return text
         fraction = epoch / self.config.epochs
@@ -81,9 +81,6 @@ class PartBRun:
         note = f"the course's epoch {match[0]} of {course.epochs}, the same fraction of training" if match else \
             f"the course trains {course.epochs} epochs"
         return f"{text} ({note})"
-
-
-_COURSE_PRESETS = {f"course-{r}" for r in COURSE_TEXT}
 
 
 def part_b_run(ctx: TourContext, recipe: str, cfg: TrainConfig | None = None, name: str | None = None) -> PartBRun:
