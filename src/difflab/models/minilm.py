@@ -11,13 +11,12 @@ Pooled rather than token states: the emoji captions are 1–5 words, a 32-px UNe
 at every block for the price of one linear layer, and prompts outside the captions ("a puppy",
 "a spaceship") land near the captions that mean the same thing, so they draw those emoji.
 
-Embeddings are cached on disk (``$DIFFLAB_CACHE/prompt-embeds/minilm/<sha256>.npy``-style
-safetensors) and in memory, so a prompt is encoded once per machine.
+Embeddings are cached on disk (`embedding_cache`, ``prompt-embeds/all-minilm-l6-v2/``) and in
+memory, so a prompt is encoded once per machine.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from pathlib import Path
@@ -26,8 +25,8 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from ..atomic import atomic_write
 from ..errors import UserError
+from .embedding_cache import EmbeddingCache
 
 WIDTH = 384
 MAX_TOKENS = 32
@@ -41,11 +40,6 @@ def model_folder() -> Path:
     return Path(spec.submodule_search_locations[0]) / "model"
 
 
-def cache_folder() -> Path:
-    base = os.environ.get("DIFFLAB_CACHE") or Path.home() / ".cache" / "difflab"
-    return Path(base).expanduser() / "prompt-embeds" / "all-minilm-l6-v2"
-
-
 def clean(prompt: str | None) -> str:
     return " ".join(str(prompt or "").split())
 
@@ -54,7 +48,8 @@ class MiniLMEncoder:
     """prompts → (N, 384) float32 condition rows; "" and None → zeros. The network loads lazily."""
 
     def __init__(self, cache_dir: str | os.PathLike | None = None):
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_folder()
+        self.cache = EmbeddingCache("all-minilm-l6-v2", cache_dir)
+        self.cache_dir = self.cache.folder
         self._memory: dict[str, Tensor] = {}
         self._model = None
 
@@ -67,10 +62,10 @@ class MiniLMEncoder:
         if not text:
             return torch.zeros(WIDTH)
         if text not in self._memory:
-            row = self._read(text)
+            row = self.cache.read(text, lambda t, where: t.float() if t.shape == (WIDTH,) else None)
             if row is None:
                 row = self.encode_now([text])[0]
-                self._write(text, row)
+                self.cache.write(text, row)
             self._memory[text] = row
         return self._memory[text]
 
@@ -106,30 +101,6 @@ class MiniLMEncoder:
                 hf_logging.set_verbosity(verbosity)
             self._model = (tokenizer, model)
         return self._model
-
-    def _file(self, text: str) -> Path:
-        return self.cache_dir / f"{hashlib.sha256(text.encode()).hexdigest()}.safetensors"
-
-    def _read(self, text: str) -> Tensor | None:
-        from safetensors.torch import load_file
-
-        file = self._file(text)
-        if not file.is_file():
-            return None
-        try:
-            row = load_file(str(file))["embedding"]
-            return row.float() if row.shape == (WIDTH,) else None
-        except Exception:  # noqa: BLE001 - a corrupt cache entry is recomputed and replaced
-            return None
-
-    def _write(self, text: str, row: Tensor) -> None:
-        from safetensors.torch import save
-
-        try:
-            with atomic_write(self._file(text), overwrite=True) as handle:
-                handle.write(save({"embedding": row.contiguous()}, metadata={"prompt": text}))
-        except (UserError, OSError):
-            pass  # an unwritable cache only costs a re-encode next time
 
 
 _SHARED: MiniLMEncoder | None = None

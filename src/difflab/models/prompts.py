@@ -21,17 +21,12 @@ from typing import Callable, Mapping, Sequence
 import torch
 from torch import Tensor
 
-from ..atomic import atomic_write
 from ..errors import UserError
+from .embedding_cache import EmbeddingCache
 from .hub import loading, local_files, variant_for
 
 EMBED_LENGTH = 77  # IF's T5 was trained with 77 tokens (diffusers' IFPipeline.encode_prompt)
 EMBED_WIDTH = 4096  # T5-v1.1-XXL hidden size
-
-
-def cache_root() -> Path:
-    """The folder difflab caches into: $DIFFLAB_CACHE, else ~/.cache/difflab."""
-    return Path(os.environ.get("DIFFLAB_CACHE") or Path.home() / ".cache" / "difflab").expanduser()
 
 
 def model_key(source: str) -> str:
@@ -164,7 +159,8 @@ class PromptEmbeddings:
         self.table = {k: _check_row(v, f"{table_name}[{k!r}]", width, length) for k, v in (table or {}).items()}
         self.table_name = table_name
         self.encoder_factory, self.keep_encoder = encoder, keep_encoder
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root() / "prompt-embeds" / key
+        self.cache = EmbeddingCache(key, cache_dir)
+        self.cache_dir = self.cache.folder
         self._encoder = None
 
     def __call__(self, prompts: Sequence[str | None]) -> Tensor:
@@ -179,31 +175,7 @@ class PromptEmbeddings:
         for key in (prompt if prompt is not None else "", clean_prompt(prompt)):
             if key in self.table:
                 return self.table[key]
-        return self._read_cache(clean_prompt(prompt))
-
-    def _cache_file(self, text: str) -> Path:
-        return self.cache_dir / f"{hashlib.sha256(text.encode()).hexdigest()}.safetensors"
-
-    def _read_cache(self, text: str) -> Tensor | None:
-        file = self._cache_file(text)
-        if not file.is_file():
-            return None
-        try:
-            from safetensors import safe_open
-            with safe_open(str(file), "pt") as handle:
-                if (handle.metadata() or {}).get("prompt") != text:
-                    return None
-                return _check_row(handle.get_tensor("embedding"), str(file), self.width, self.length)
-        except Exception:  # a corrupt or foreign cache entry is recomputed and replaced
-            return None
-
-    def _write_cache(self, text: str, row: Tensor) -> None:
-        from safetensors.torch import save
-        try:
-            with atomic_write(self._cache_file(text), overwrite=True) as handle:
-                handle.write(save({"embedding": row.contiguous()}, metadata={"prompt": text, "model": self.key}))
-        except (UserError, OSError):
-            pass  # an unwritable cache only costs a re-encode next time
+        return self.cache.read(clean_prompt(prompt), lambda row, where: _check_row(row, where, self.width, self.length))
 
     def _encode(self, prompts: list[str | None]) -> list[Tensor]:
         texts = list(dict.fromkeys(clean_prompt(p) for p in prompts))
@@ -217,7 +189,7 @@ class PromptEmbeddings:
             if tuple(row.shape) != (1, self.length, self.width):
                 raise UserError(f"the T5 encoder gave embeddings of shape {tuple(row.shape[1:])}, "
                                 f"but the model expects {(self.length, self.width)}")
-            self._write_cache(text, row)
+            self.cache.write(text, row)
         return [rows[clean_prompt(p)] for p in prompts]
 
     def _load_encoder(self, prompt: str | None):
