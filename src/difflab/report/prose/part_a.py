@@ -1,6 +1,6 @@
 """Part A's paragraphs: deliverable id → {model key → template} (keys: see `difflab.report.prose`).
 
-Claims about what a model drew are keyed to "mnist-flow" or "deepfloyd-if", the models they were
+Claims about what a model drew are keyed to "mnist-flow", "emoji" or "deepfloyd-if", the models they were
 checked on by eye; "class", "text", "ddpm" and "flow" entries say only what holds for any such model.
 """
 
@@ -36,7 +36,30 @@ SDEDIT = {
     "text": _SDEDIT + _PULLED,
     "any": _SDEDIT,
 }
+_EMOJI_SDEDIT = "Left to right the edit starts from less and less noise. "
+_EMOJI_PHOTO = ("The emoji model learned only emoji on white, so a photo is far outside what it knows: on the shipped "
+                "emoji every column, even i_start = 20, comes out as an emoji-like blob that keeps little more than "
+                "the photo's colours ({seen}). SDEdit of photos needs a model trained on photos.")
+EMOJI_SEEN = {  # what each photo became, seen on the shipped emoji (tour seed 0)
+    "A1.7a": "the launch photo: an orange blot at i_start = 1, a brown bear-like face at 3–10, a dark square at 20",
+    "A1.7b": "the cat: a brown bear face in every column; the coffee: a smiley, then orange fruit-like shapes",
+    "A1.7.1a": "the astronaut: orange fruit-like shapes, browner from i_start = 10",
+}
+_EMOJI_DRAWN = ("The drawings are closer to emoji, flat colours on white: on the shipped emoji the tree comes out as a "
+                "green emoji tree from i_start = 7 on, while the house never survives — it becomes a dog face, a "
+                "sunflower, a hand and a hat as i_start grows. ")
+SDEDIT_DRAWN = {**SDEDIT, "emoji": _EMOJI_SDEDIT + _EMOJI_DRAWN}
 IMG2IMG = {key: text if key in ("deepfloyd-if", "text") else text + _PULLED for key, text in SDEDIT.items()}
+EMOJI_IMG2IMG = {  # "a rocket ship" on the shipped emoji (tour seed 0)
+    "A1.7.3a": "red blobs at i_start = 1–5, a phone-like shape at 7 and dark squares in the launch photo's blues at "
+               "10–20",
+    "A1.7.3b": "red shapes at every i_start (a red car at i_start = 1 for the cup), the photos' darker colours "
+               "showing through only at 10–20",
+}
+EMOJI_INPAINT = {  # the hole's fill on the shipped emoji (tour seed 0)
+    "A1.7.2a": "the sky's dark blue with a few coloured dots",
+    "A1.7.2b": "a smear of fur colour in the cat, orange and black blots in the saucer",
+}
 
 _A14B = ("The iterative result is sharp — it is a sample, not an average — but it need not match the original: "
          "from this much noise the model invents details, so its PSNR can be below the one-step estimate's, which is "
@@ -77,6 +100,10 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
         "noise for smear: it gains a few dB at the mildest level and little at the strongest, where the noise is "
         "as large as the picture. This is the baseline the diffusion model's one-step estimate is compared with.")},
     "A1.3": {
+        "emoji": "One model call inverts x_t = α·x0 + σ·ε with the predicted noise. On the shipped emoji, at t = 250 "
+                 "the estimate still shows the launch tower under a grainy haze; at t = 500 the haze wins, and at "
+                 "t = 750 the estimate is an emoji-like blot on white: the model has only seen emoji, so from heavy "
+                 "noise it guesses one.",
         "class": "One model call inverts x_t = α·x0 + σ·ε with the predicted noise. At the mildest level the "
                  "estimate is close to the original and far better than A1.2's blur; as t grows it becomes a blurred "
                  "average of everything the noisy image could have been, drifting from the input toward a generic "
@@ -88,6 +115,10 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
     "A1.4a": {"any": "Each loop removes part of the noise: the first frames are mostly noise, the middle ones show the "
                      "shape emerging, the last is nearly clean."},
     "A1.4b": {
+        "emoji": "On the shipped emoji the iterative result is a clean brown emoji-like square, nothing like the launch "
+                 "photo: from t = 690 the model invents an emoji, since photos lie outside what it learned. The "
+                 "one-step estimate keeps more of the photo's colours, and the blur keeps its average colour but "
+                 "loses every shape.",
         "mnist-flow": _A14B + " On the digit model this noise level already hides the thin stroke of the test "
                       "digit, so the iterative result is a different, invented digit-like shape.",
         "class": _A14B + " On 28-px digits this noise level can already hide the thin stroke of the test digit; "
@@ -111,14 +142,21 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
         "class": _A16 + _A16_CLASS + "compare them with A1.5's unguided samples.",
         "any": _A16 + "pushes each sample toward its condition: compare with A1.5.",
     },
-    **{sid: SDEDIT for sid in ("A1.7a", "A1.7b", "A1.7.1a", "A1.7.1b")},
-    **{sid: IMG2IMG for sid in ("A1.7.3a", "A1.7.3b")},
+    **{sid: {**SDEDIT, "emoji": _EMOJI_SDEDIT + _EMOJI_PHOTO.format(seen=EMOJI_SEEN[sid])}
+       for sid in ("A1.7a", "A1.7b", "A1.7.1a")},
+    "A1.7.1b": SDEDIT_DRAWN,
+    **{sid: {**IMG2IMG, "emoji": _EMOJI_SDEDIT + "On the shipped emoji \"a rocket ship\" gives " + EMOJI_IMG2IMG[sid]
+             + ": the prompt's red, never a rocket, and nothing of the photo's layout, since photos lie outside the "
+             "emoji it learned."} for sid in ("A1.7.3a", "A1.7.3b")},
     **{sid: {
         "class": "Outside the mask every step is reset to the original noised to the current level, so the kept "
                  "pixels come back exactly; inside, the model fills the hole so that it agrees with its "
                  "surroundings — on digits usually by completing a stroke, sometimes into a different digit.",
         "any": "Outside the mask every step is reset to the original noised to the current level, so the kept "
                "pixels come back exactly; inside, the model fills the hole so that it agrees with its surroundings.",
+        "emoji": "Outside the mask every step is reset to the original noised to the current level, so the kept "
+                 "pixels come back exactly; inside, the shipped emoji fills the hole with " + EMOJI_INPAINT[sid]
+                 + ": colours that match the surroundings, not the photo's content, which it never learned.",
     } for sid in ("A1.7.2a", "A1.7.2b")},
     "A1.8a": {
         "text": "The staff pair: upright an old man, upside down people around a campfire.",
