@@ -3,6 +3,7 @@
     python scripts/emoji_metrics.py classifier --out src/difflab/weights     # classifier-emoji.safetensors
     python scripts/emoji_metrics.py quality emoji --out /tmp/emoji-metrics.json
     python scripts/emoji_metrics.py speed emoji --out /tmp/emoji-speed.json
+    python scripts/emoji_metrics.py prompts RUN_DIR --first 32     # a quick-emoji run's own 32 prompts
     python scripts/emoji_metrics.py ship RUN_DIR     # latest checkpoint → weights/emoji.safetensors + metrics
 
 `quality` is `difflab.evaluation.emoji_eval.evaluate_emoji` (prompt accuracy, classifier-FID with
@@ -26,8 +27,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from difflab.atomic import write_json  # noqa: E402
 from difflab.checkpoints import load_model_file, save_model_file  # noqa: E402
+from difflab.emoji_data import load_emoji  # noqa: E402
 from difflab.evaluation import load_classifier, save_classifier  # noqa: E402
-from difflab.evaluation.emoji_eval import evaluate_emoji, train_emoji_classifier  # noqa: E402
+from difflab.evaluation.emoji_eval import evaluate_emoji, prompt_accuracy, train_emoji_classifier  # noqa: E402
 from difflab.models.registry import builtin_models, load_denoiser, weights_dir  # noqa: E402
 from difflab.training.emoji_export import export_checkpoint  # noqa: E402
 
@@ -59,6 +61,19 @@ def quality(args) -> None:
     result = evaluate_emoji(model, clf, per_prompt=args.per_prompt, illusion_seeds=args.seeds)
     result["model"] = args.model
     _write(args.out, result)
+
+
+def prompts(args) -> None:
+    """Prompt accuracy on the first N emoji of the vocabulary (what `--vocabulary-size N`, e.g. quick-emoji's 32,
+    trained on), classified among all of them."""
+    torch.set_num_threads(args.threads)
+    model = load_denoiser(args.model, device="cpu")
+    clf = load_classifier(args.classifier or builtin_models()["classifier-emoji"])
+    chars = load_emoji().chars[:args.first]
+    start = time.perf_counter()
+    accuracy, _, _ = prompt_accuracy(model, clf, args.per_prompt, chars=chars)
+    _write(args.out, {"model": args.model, "prompt_accuracy": accuracy, "prompts": len(chars),
+                      "samples_per_prompt": args.per_prompt, "guidance": 7.0, "seconds": round(time.perf_counter() - start, 1)})
 
 
 def speed(args) -> None:
@@ -110,6 +125,13 @@ def main() -> None:
         p.add_argument("model")
         p.add_argument("--out")
     q.add_argument("--classifier")
+    pr = sub.add_parser("prompts")
+    pr.add_argument("model")
+    pr.add_argument("--first", type=int, default=32, help="the first N emoji of the vocabulary (quick-emoji: 32)")
+    pr.add_argument("--per-prompt", type=int, default=4)
+    pr.add_argument("--threads", type=int, default=1)
+    pr.add_argument("--classifier")
+    pr.add_argument("--out")
     sh = sub.add_parser("ship")
     sh.add_argument("run")
     sh.add_argument("--out", default=str(weights_dir() / "emoji.safetensors"))
@@ -118,7 +140,7 @@ def main() -> None:
         p.add_argument("--per-prompt", type=int, default=4)
         p.add_argument("--seeds", type=int, default=4)
     args = parser.parse_args()
-    {"classifier": classifier, "quality": quality, "speed": speed, "ship": ship}[args.what](args)
+    {"classifier": classifier, "quality": quality, "speed": speed, "ship": ship, "prompts": prompts}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -91,10 +91,12 @@ def _draw(denoiser, cond: Tensor | None, seeds: list[int], batch: int = 64) -> T
     return torch.cat(out).clamp(-1, 1)
 
 
-def prompt_accuracy(model, classifier: Classifier, per_prompt: int = 4, guidance: float = 7.0, seed: int = 0):
-    """(accuracy, samples (N, 3, S, S), intended labels) for the 50 named emoji."""
+def prompt_accuracy(model, classifier: Classifier, per_prompt: int = 4, guidance: float = 7.0, seed: int = 0,
+                    chars=EVAL_CHARS):
+    """(accuracy, samples (N, 3, S, S), intended labels) for `chars` (the 50 named emoji by default),
+    each prompted with its first caption; the classifier chooses among all emoji of the dataset."""
     data = load_emoji()
-    labels = torch.tensor([data.chars.index(c) for c in EVAL_CHARS]).repeat_interleave(per_prompt)
+    labels = torch.tensor([data.chars.index(c) for c in chars]).repeat_interleave(per_prompt)
     prompts = [data.captions[i][0] for i in labels.tolist()]
     samples = _draw(GuidedDenoiser(model, guidance), model.encode(prompts).cpu(), list(range(seed, seed + len(labels))))
     return class_accuracy(classifier, ink(samples), labels), samples, labels
