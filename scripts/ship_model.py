@@ -16,7 +16,7 @@ import torch
 
 from difflab.checkpoints import load_model_file, save_model_file
 from difflab.models.registry import weights_dir
-from difflab.training.outputs import read_loss_history
+from difflab.training.outputs import run_records
 
 
 def main() -> None:
@@ -32,8 +32,8 @@ def main() -> None:
     state, spec, records = load_model_file(source)
     if spec.get("extra", {}).get("weights") != args.weights:
         raise SystemExit(f"{source} holds {spec.get('extra', {}).get('weights')} weights, not {args.weights}")
-    epochs = [json.loads(line) for line in (args.run_dir / "epochs.jsonl").read_text().splitlines()]
-    steps, losses = read_loss_history(args.run_dir / "stats.jsonl")  # the per-iteration curve (B2.2/B2.5 …)
+    done = run_records(args.run_dir)  # per-epoch records and the per-iteration curve (B2.2/B2.5 …)
+    epochs, steps, losses = done["epochs"], done["loss_history"]["step"], done["loss_history"]["loss"]
     records = {**records, "shipped": {"name": args.name, "weights": args.weights, "dtype": "float16",
                                       "source_run": str(args.run_dir), "note": args.note},
                "epochs": epochs,

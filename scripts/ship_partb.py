@@ -21,7 +21,7 @@ from difflab.checkpoints import load_model_file, save_model_file
 from difflab.data import load_dataset
 from difflab.evaluation.sampled import sample_and_score
 from difflab.models.registry import load_denoiser, weights_dir
-from difflab.training.outputs import read_loss_history
+from difflab.training.outputs import run_records
 
 
 def evaluation(model_file: Path, config: dict, n: int) -> dict:
@@ -58,11 +58,11 @@ def main() -> None:
         epoch = int(snapshot.stem[-3:])
         records = {"epoch": epoch, "train_config": config, "run": args.recipe}
         if epoch == config["epochs"]:
-            steps, losses = read_loss_history(args.run_dir / "stats.jsonl")
+            done = run_records(args.run_dir)
+            history = done["loss_history"]
             records.update(
-                metrics=json.loads((args.run_dir / "metrics.json").read_text()),
-                epochs=[json.loads(line) for line in (args.run_dir / "epochs.jsonl").read_text().splitlines()],
-                loss_history={"step": steps, "loss": [float(f"{loss:.5g}") for loss in losses]},
+                metrics=done["metrics"], epochs=done["epochs"],
+                loss_history={"step": history["step"], "loss": [float(f"{loss:.5g}") for loss in history["loss"]]},
                 shipped={"source_run": str(args.run_dir), "note": args.note, "dtype": "float16"},
                 evaluations=[evaluation(snapshot, config, args.eval)] if args.eval and config["kind"] in
                 ("ddpm", "flow") else [])

@@ -49,9 +49,12 @@ class MiniLMEncoder:
 
     def __init__(self, cache_dir: str | os.PathLike | None = None):
         self.cache = EmbeddingCache("all-minilm-l6-v2", cache_dir)
-        self.cache_dir = self.cache.folder
         self._memory: dict[str, Tensor] = {}
         self._model = None
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.cache.folder
 
     def __call__(self, prompts: Sequence[str | None]) -> Tensor:
         rows = [self.embed(p) for p in prompts]

@@ -160,8 +160,11 @@ class PromptEmbeddings:
         self.table_name = table_name
         self.encoder_factory, self.keep_encoder = encoder, keep_encoder
         self.cache = EmbeddingCache(key, cache_dir)
-        self.cache_dir = self.cache.folder
         self._encoder = None
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.cache.folder
 
     def __call__(self, prompts: Sequence[str | None]) -> Tensor:
         """(N, length, width) float32 on the CPU, one row per prompt (None and "" → the empty prompt)."""

@@ -22,6 +22,7 @@ from ..checkpoints import save_model_file
 from ..figures import save_curve, save_grid
 from ..guidance import GuidedDenoiser
 from ..models.course import CourseDenoiser, CourseSpec
+from ..runs import read_json, read_jsonl
 from ..sampling import NoiseSource, sample_loop
 from .config import TrainConfig
 from .partb import denoise, save_denoise_panel
@@ -100,6 +101,15 @@ def read_loss_history(stats: Path) -> tuple[list[int], list[float]]:
         steps.append(record["step"])
         losses.append(record["loss"])
     return steps, losses
+
+
+def run_records(run_dir: Path) -> dict:
+    """What a finished run folder records of its training: metrics.json, the per-epoch records of
+    epochs.jsonl and the per-iteration losses of stats.jsonl ({"step": [...], "loss": [...]})."""
+    steps, losses = read_loss_history(run_dir / "stats.jsonl")
+    return {"metrics": read_json(run_dir / "metrics.json", "run metrics"),
+            "epochs": read_jsonl(run_dir / "epochs.jsonl", "epoch"),
+            "loss_history": {"step": steps, "loss": losses}}
 
 
 def save_loss_history(path: Path, steps: list[int], losses: list[float], title: str) -> Path:

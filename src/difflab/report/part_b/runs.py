@@ -11,7 +11,6 @@ stands for when the run's epochs differ from the course's.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from ...checkpoints import load_model_file
 from ...errors import UserError
 from ...models.registry import load_course_model, shipped_run
 from ...training.config import TrainConfig, preset
-from ...training.outputs import read_loss_history
+from ...training.outputs import run_records
 from ...training.tour_runs import THREADS, ensure_trained, recipe_text, run_config
 from ..prose import ANY, ModelKey
 from ..section import Section
@@ -112,11 +111,7 @@ def _overridden(cfg: TrainConfig) -> bool:
 def _trained(ctx: TourContext, recipe: str, cfg: TrainConfig, name: str) -> PartBRun:
     folder = ensure_trained(ctx.work_dir(name), cfg, ctx.log, ctx.quiet)
     snapshots = {int(p.stem[-3:]): p for p in sorted((folder / "checkpoints").glob("epoch-[0-9][0-9][0-9].*"))}
-    steps, losses = read_loss_history(folder / "stats.jsonl")
-    records = {"metrics": json.loads((folder / "metrics.json").read_text()),
-               "epochs": [json.loads(line) for line in (folder / "epochs.jsonl").read_text().splitlines()],
-               "loss_history": {"step": steps, "loss": losses}}
-    return PartBRun(recipe, cfg, snapshots, records,
+    return PartBRun(recipe, cfg, snapshots, run_records(folder),
                     f"trained in this tour with preset {cfg.preset} ({recipe_text(cfg)}) into "
                     f"{folder.relative_to(ctx.report_dir)}")
 
