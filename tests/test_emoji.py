@@ -159,6 +159,25 @@ def test_resume_continues_bit_identically(tmp_path):
     assert json.loads((tmp_path / "cut" / "config.json").read_text())["model"] == "emoji"
 
 
+def test_extending_a_finished_run_equals_asking_for_more_steps_at_first(tmp_path, capsys):
+    from difflab.cli import main
+    from difflab.training.emoji import train_emoji
+
+    longer = train_emoji(_tiny_config(steps=6), tmp_path / "six", quiet=True)
+    train_emoji(_tiny_config(steps=4), tmp_path / "four", quiet=True)
+    assert main(["train", "--resume", str(tmp_path / "four"), "--quiet"]) == 2
+    assert "already finished" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "four"), "--steps", "3"]) == 2
+    assert "only be extended" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "four"), "--steps", "6", "--quiet"]) == 0
+    a, b = load_file(str(longer.model_file)), load_file(str(tmp_path / "four" / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((tmp_path / "four" / "config.json").read_text())["steps"] == 6
+    assert json.loads((tmp_path / "four" / "metrics.json").read_text())["steps"] == 6
+    lines = (tmp_path / "four" / "stats.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4, 5, 6]
+
+
 def test_a_vocabulary_subset_trains_and_exports_only_those_emoji(tmp_path):
     from difflab.models.registry import load_denoiser
     from difflab.training.emoji import train_emoji

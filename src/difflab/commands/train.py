@@ -6,6 +6,7 @@
     difflab train --resume runs/den                # after a crash or kill -9
     difflab train --list                           # every preset and its hyperparameters
     difflab train emoji --out runs/emoji           # difflab's own text-to-image model (hours on one thread)
+    difflab train --resume runs/emoji --steps 12000   # extend a (finished) emoji run to 12,000 steps
 
 Every field of `TrainConfig` is a flag (``--batch-size 128``, ``--sample-epochs 1,5,10``,
 ``--no-ema-warmup``; the grid size `samples` is ``--num``, as the count of every command); flags
@@ -42,7 +43,8 @@ def register(sub) -> None:
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--list", action="store_true", help="list the presets and their hyperparameters")
-    parser.add_argument("--steps", type=int, help="emoji presets: optimizer steps of the run")
+    parser.add_argument("--steps", type=int, help="emoji presets: optimizer steps of the run "
+                        "(with --resume: extend the run to this many)")
     validate.add_allow_long(parser)
     parser.add_argument("--stop-after-steps", type=int, help=argparse.SUPPRESS)  # test hook: stop as if killed
     options = parser.add_argument_group("hyperparameters (override the preset)")
@@ -76,11 +78,16 @@ def run(args) -> int:
     overrides = {f.name: getattr(args, f.name) for f in CONFIG_FIELDS if getattr(args, f.name) is not None}
     try:
         if args.resume:
-            if args.recipe or overrides or args.out or args.steps is not None:
+            if args.recipe or overrides or args.out:
                 raise UserError("--resume continues a run with its own config.json; give no recipe, --out or "
                                 "hyperparameter flags with it")
-            again = resume_emoji if is_emoji_run(args.resume) else resume
-            result = again(args.resume, quiet=args.quiet, stop_after_steps=args.stop_after_steps)
+            if is_emoji_run(args.resume):
+                result = resume_emoji(args.resume, quiet=args.quiet, stop_after_steps=args.stop_after_steps,
+                                      steps=args.steps)
+            elif args.steps is not None:
+                raise UserError("--steps with --resume extends an emoji run; Part B runs count --epochs")
+            else:
+                result = resume(args.resume, quiet=args.quiet, stop_after_steps=args.stop_after_steps)
         elif args.recipe in EMOJI_PRESETS:
             steps = {} if args.steps is None else {"steps": args.steps}
             config = emoji_preset(args.recipe, **overrides, **steps)

@@ -137,11 +137,25 @@ def train_emoji(config: EmojiConfig, out=None, *, quiet: bool = False, runs_root
     return EmojiTrainer(config, run_dir, quiet, stop_after_steps).run()
 
 
-def resume_emoji(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None) -> TrainResult:
+def resume_emoji(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None,
+                 steps: int | None = None) -> TrainResult:
+    """Continue a stopped run; with `steps` above its own, extend it (finished or not) to that many steps.
+
+    The learning rate is constant after warm-up and every batch is drawn from (seed, step) alone, so a
+    run extended from 6,000 to 12,000 steps is bit-identical to one asked for 12,000 steps at the start.
+    """
     run_dir = Path(run_dir)
-    if (run_dir / "metrics.json").is_file():
-        raise UserError(f"the run in {run_dir} has already finished; nothing to resume")
     config = EmojiConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    if steps is not None and steps != config.steps:
+        if steps < config.steps:
+            raise UserError(f"--steps {steps} would shorten the run in {run_dir} ({config.steps} steps); "
+                            "a run can only be extended")
+        config = config.replace(steps=steps)
+        write_config(run_dir, config.to_dict(), overwrite=True)
+        (run_dir / "metrics.json").unlink(missing_ok=True)  # the run is unfinished again until the new end
+    elif (run_dir / "metrics.json").is_file():
+        raise UserError(f"the run in {run_dir} has already finished; nothing to resume (extend it with a "
+                        f"larger --steps than its {config.steps})")
     return EmojiTrainer(config, run_dir, quiet, stop_after_steps, resuming=True).run()
 
 
@@ -190,7 +204,8 @@ class EmojiTrainer:
         self.pos, self.latest = Position(), run_dir / "checkpoints" / "latest.safetensors"
         if resuming and self.latest.is_file():
             self.pos, saved = load_train_state(self.latest, self.net, self.ema and self.ema.net, self.optimizer)
-            if EmojiConfig.from_dict(saved) != cfg:  # a key added since (with its default) is the same config
+            saved = EmojiConfig.from_dict(saved).replace(steps=cfg.steps)  # an extension only moves the end
+            if saved != cfg:  # a key added since (with its default) is the same config
                 raise UserError(f"{self.latest} was written with a different config than {run_dir}/config.json")
         if resuming:
             _truncate_stats(run_dir / "stats.jsonl", self.pos.step)
