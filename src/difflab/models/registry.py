@@ -19,7 +19,9 @@ from .emoji import is_emoji_spec, load_emoji_denoiser
 from .hub import is_hub_id
 from .unet import CourseUNet
 
-DEFAULT_MODEL = "mnist-flow"
+# Part A's model when none is named (the CLI, the tour, the page): difflab's own text-to-image model, on
+# which the course's deliverables mean what they say (colour, text prompts, photos in); issue 16.
+DEFAULT_MODEL = "emoji"
 
 
 def weights_dir() -> Path:

@@ -36,7 +36,7 @@ from ..models.minilm import MiniLMEncoder
 from ..models.unet import count_parameters
 from ..paths import deepfloyd_path
 from ..runs import new_run_dir, write_config
-from .checkpoints import Position, load_train_state, save_train_state
+from .checkpoints import Position, load_train_state, save_train_state, truncate_logs
 from .ema import EMA
 from ..models.emoji import export_emoji_model
 from .loop import STREAM_STEP, TrainingInterrupted, TrainResult, generator
@@ -208,7 +208,7 @@ class EmojiTrainer:
             if saved != cfg:  # a key added since (with its default) is the same config
                 raise UserError(f"{self.latest} was written with a different config than {run_dir}/config.json")
         if resuming:
-            _truncate_stats(run_dir / "stats.jsonl", self.pos.step)
+            truncate_logs(run_dir, self.pos)  # the Part B loop's rule: lines after the checkpoint go
 
     def batch(self, step: int):
         """(x0, t, text rows, ε) of optimizer step `step`, all drawn from its own generator in a fixed order."""
@@ -291,21 +291,3 @@ class EmojiTrainer:
                                         self.captions, {"train_config": self.cfg.to_dict(), "metrics": metrics})
         write_json(self.run_dir / "metrics.json", metrics, overwrite=True)
         return TrainResult(self.run_dir, model_file, metrics)
-
-
-def _truncate_stats(path: Path, step: int) -> None:
-    """Drop stats lines written after the checkpoint we resume from (and a torn last line)."""
-    from ..atomic import atomic_write
-
-    if not path.is_file():
-        return
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            if json.loads(line)["step"] <= step:
-                kept.append(line + "\n")
-        except (ValueError, KeyError):
-            break
-    with atomic_write(path, overwrite=True, mode="w") as handle:
-        handle.writelines(kept)
-

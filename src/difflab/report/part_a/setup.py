@@ -46,6 +46,19 @@ TEXT = {  # FA24 staff prompts (spec §2.0, §7)
     "bw": (("an oil painting of an old man", "a photo of a dog", "negate", 3),
            ("a lithograph of waterfalls", "an oil painting of a snowy mountain village", "jigsaw", 4)),
 }
+# The staff prompts in the words of a model with a closed caption vocabulary (the shipped emoji model):
+# "an oil painting of …" and "a lithograph of …" are outside what it learned, so each staff prompt names
+# the emoji that stands for it by one of that emoji's own captions (`difflab.emoji_data`); the rest of
+# the staff prompts ("a man wearing a hat", "a rocket ship", "a pencil") are captions already.
+IN_VOCABULARY = {
+    "an oil painting of a snowy mountain village": "a snowy mountain village",
+    "an oil painting of an old man": "an old man",
+    "an oil painting of people around a campfire": "campfire",
+    "a photo of a dog": "dog",
+    "a photo of a man": "an old man",  # no plain man among the emoji
+    "a lithograph of a skull": "a skull",
+    "a lithograph of waterfalls": "waterfall",
+}
 CLASS = {  # digits: the staff pairs have no digit counterpart, so pairs that suit each view
     "sampling": ("0", "4", "8"),
     "cfg": ("0", "1", "2", "3", "4"),
@@ -58,6 +71,14 @@ CLASS = {  # digits: the staff pairs have no digit counterpart, so pairs that su
     "hybrids": (("8", "3"), ("7", "1")),
     "bw": (("1", "0", "negate", 0), ("1", "7", "jigsaw", 1)),
 }
+
+
+def in_vocabulary(rows):
+    """`rows` (a prompt, or nested tuples of prompts, views and seeds) with every staff prompt replaced
+    by its `IN_VOCABULARY` caption."""
+    if isinstance(rows, tuple):
+        return tuple(in_vocabulary(row) for row in rows)
+    return IN_VOCABULARY.get(rows, rows) if isinstance(rows, str) else rows
 
 
 @contextmanager
@@ -111,7 +132,9 @@ class PartA:
         "unprompted" is "a high quality photo" on text models and the null class (None) otherwise."""
         if role == "unprompted":
             return unprompted(self.kind)
-        return (TEXT if self.kind == "text" else CLASS)[role]
+        if self.kind != "text":
+            return CLASS[role]
+        return in_vocabulary(TEXT[role]) if getattr(self.model, "vocabulary", None) else TEXT[role]
 
     def cond(self, prompt, n: int = 1):
         """n rows of the condition of `prompt` (None = the null condition); None for unconditional models."""
