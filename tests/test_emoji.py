@@ -189,14 +189,16 @@ def test_a_vocabulary_subset_trains_and_exports_only_those_emoji(tmp_path):
 
 def test_batches_drop_captions_at_p_uncond(tmp_path):
     from difflab.training.emoji import EmojiTrainer
+    from difflab.training.loop import STREAM_STEP, generator
 
     cfg = _tiny_config(batch_size=400, p_uncond=0.25)
     trainer = EmojiTrainer(cfg, tmp_path, quiet=True, stop_after=None)
-    x0, t, text, noise = trainer.batch(0)
+    x0, t, text, noise = trainer.batch(generator(cfg.seed, STREAM_STEP, 0), 400)
     dropped = (text.abs().sum(1) == 0).float().mean().item()
     assert 0.17 < dropped < 0.33
     assert x0.shape == noise.shape == (400, 3, 32, 32) and t.min() >= 0 and t.max() < 1000
-    assert torch.equal(trainer.batch(0)[0], x0), "a step's batch depends on the step alone"
+    again = trainer.batch(generator(cfg.seed, STREAM_STEP, 0), 400)[0]
+    assert torch.equal(again, x0), "a step's batch depends on the step alone"
 
 
 def test_cli_presets(tmp_path, capsys):
@@ -247,3 +249,59 @@ def test_shipped_model_samples_by_name(tmp_path):
         pytest.skip("no emoji model shipped in difflab/weights")
     assert main(["sample", "--model", "emoji", "--prompt", "rocket", "--quiet", "--out", str(tmp_path / "s")]) == 0
     assert (tmp_path / "s" / "sample-seed0.png").is_file()
+
+
+# ---------------------------------------------------------------- the one loop's policies, on emoji runs
+EMOJI_FLAGS = ["emoji", "--batch-size", "8", "--steps", "4", "--checkpoint-every", "1", "--threads", "1", "--quiet"]
+
+
+def test_a_full_disk_while_training_keeps_the_emoji_run_to_resume(tmp_path, monkeypatch, capsys):
+    import errno
+    import os
+
+    import difflab.atomic as atomic
+    from hostile_input import run_cli
+
+    real, calls = os.fsync, {"n": 0}
+
+    def fsync(fd):  # config.json, the step-1 log flush and checkpoint reach the disk; then the disk is full
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    monkeypatch.setattr("difflab.training.logs.os.fsync", fsync)
+    out = tmp_path / "run"
+    code, _, err = run_cli(["train", *EMOJI_FLAGS, "--out", str(out)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--resume" in err, err
+    assert (out / "checkpoints" / "latest.safetensors").is_file() and not list(out.rglob(".*.tmp"))
+    monkeypatch.undo()
+    code, _, err = run_cli(["train", "--resume", str(out), "--quiet"], capsys)
+    assert code == 0, err
+    assert [json.loads(line)["step"] for line in (out / "stats.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
+
+
+def test_a_diverging_emoji_run_stops_in_one_line(tmp_path, capsys):
+    from hostile_input import run_cli
+
+    code, _, err = run_cli(["train", *EMOJI_FLAGS, "--lr", "1e30", "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "diverged" in err, err
+
+
+def test_two_processes_train_the_emoji_model_one_process_trains(tmp_path):
+    """Each process trains its rows of the same global batch: the logged losses of the global batch
+    agree to float rounding (step 1's before any update), and so do the weights after 4 steps."""
+    from launch import finish, start_workers
+
+    from difflab.cli import main
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(["train", *EMOJI_FLAGS, "--out", str(one)]) == 0
+    finish(start_workers([*EMOJI_FLAGS, "--out", str(two)]))
+    losses = [[json.loads(line)["loss"] for line in (run / "stats.jsonl").read_text().splitlines()] for run in (one, two)]
+    assert len(losses[0]) == len(losses[1]) == 4
+    assert all(abs(a - b) <= 1e-5 * abs(a) for a, b in zip(*losses)), losses
+    a, b = load_file(str(one / "model.safetensors")), load_file(str(two / "model.safetensors"))
+    assert max((a[k].float() - b[k].float()).abs().max().item() for k in a) < 1e-3
+    assert json.loads((two / "metrics.json").read_text())["processes"] == 2

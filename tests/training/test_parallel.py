@@ -7,9 +7,7 @@ environment), so that the test holds both process ids and can kill -9 them.
 """
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,38 +22,14 @@ from difflab.cli import main
 from difflab.errors import UserError
 from difflab.models.unet import CourseUNet
 from difflab.training import preset, train
+from launch import ENV, finish, free_port, start_workers
 from difflab.training.parallel import GlobalBatchNorm, check_shards, resolve_precision, shard, start_processes
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
 LR, STEPS = 1e-3, 12
 TINY = dict(hidden=4, batch_size=32, epochs=2, train_images=192, test_images=8, sample_epochs=(), samples_per_class=0,
             threads=1, lr=LR)
 FLAGS = ["quick-flow-class", "--quiet", "--hidden", "4", "--batch-size", "32", "--epochs", "2", "--train-images", "192",
          "--test-images", "8", "--sample-epochs", "", "--samples-per-class", "0", "--threads", "1", "--lr", str(LR)]
-ENV = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
-
-
-def free_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return str(s.getsockname()[1])
-
-
-def start_workers(args, world=2):
-    """`world` processes of `difflab train args`, with the environment torchrun gives its workers."""
-    port = free_port()
-    return [subprocess.Popen([sys.executable, "-m", "difflab", "train", *args],
-                             env={**ENV, "RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": str(world),
-                                  "LOCAL_WORLD_SIZE": str(world), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port},
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in range(world)]
-
-
-def finish(processes):
-    outputs = [p.communicate(timeout=300) for p in processes]
-    assert all(p.returncode == 0 for p in processes), outputs
-    return outputs
-
-
 def weights(run):
     return load_file(str(Path(run) / "model-raw.safetensors")), load_file(str(Path(run) / "model.safetensors"))
 

@@ -8,38 +8,38 @@
         loss = ‖ε − ε_θ(x_t, t, c)‖²           (DDPM's L_simple; fixed variance at sampling)
         Adam step; EMA update with warm-up; one line of stats.jsonl; a checkpoint every N steps
 
-Every random draw comes from a generator seeded by (seed, step), and the checkpoint holds the
-weights, EMA, Adam state and step, so `--resume` continues bit-identically on the same machine and
-thread count (the same contract as the Part B loop, `loop.py`). The run folder holds config.json
-(with ``"model": "emoji"``), stats.jsonl, checkpoints/latest.safetensors, and at the end
-model.safetensors (EMA weights in float16, the shipped format) and metrics.json.
+The loop itself is Part B's (`loop.Trainer`: exact resume, the divergence check, a full disk,
+several processes, precision); this module says what differs: the data (emoji and their captions'
+MiniLM embeddings), the net, the step's batch and loss, the warm-up schedule and the exported file.
+A run is one "epoch" of `steps` optimizer steps, each drawing its own batch from (seed, step), so
+`--resume` continues bit-identically on the same machine and thread count. The run folder holds
+config.json (with ``"model": "emoji"``), stats.jsonl, checkpoints/latest.safetensors, and at the
+end model.safetensors (EMA weights in float16, the shipped format) and metrics.json.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from .. import __version__
-from ..atomic import write_json
+from ..atomic import clean_temporaries, write_json
 from ..emoji_data import load_emoji
 from ..errors import UserError
+from ..models.emoji import export_emoji_model
 from ..models.emoji_unet import EmojiUNet
 from ..models.minilm import MiniLMEncoder
 from ..models.unet import count_parameters
 from ..paths import deepfloyd_path
-from ..runs import new_run_dir, write_config
-from .checkpoints import Position, load_train_state, save_train_state, truncate_logs
+from ..runs import new_run_dir, read_json, read_jsonl, resumable, write_config
 from .ema import EMA
-from ..models.emoji import export_emoji_model
-from .loop import STREAM_STEP, TrainingInterrupted, TrainResult, generator
+from .loop import Trainer, TrainResult
+from .parallel import Precision, check_shards, start_processes
 
 MODEL_KIND = "emoji"
 
@@ -65,7 +65,8 @@ class EmojiConfig:
     checkpoint_every: int = 50
     guidance: float = 7.0
     threads: int = 1
-    device: str = "cpu"
+    device: str = "auto"  # a GPU when one is visible (`parallel.start_processes`)
+    precision: str = "fp32"  # or bf16 / fp16 / mixed, as `difflab train --precision`
     vocabulary_size: int = 0  # train on the first this many emoji of VOCABULARY (0: all)
     extra: dict = field(default_factory=dict)
 
@@ -116,7 +117,7 @@ def emoji_preset(name: str, **overrides) -> EmojiConfig:
     if unknown:
         raise UserError(f"option(s) {', '.join(unknown)} do not apply to the emoji model (its presets take "
                         f"--steps, --batch-size, --lr, --p-uncond, --ema-decay, --seed, --threads, --device, "
-                        f"--checkpoint-every, --guidance)")
+                        f"--precision, --checkpoint-every, --guidance)")
     return EMOJI_PRESETS[name].replace(**overrides, preset=name)
 
 
@@ -132,9 +133,16 @@ def is_emoji_run(run_dir) -> bool:
 def train_emoji(config: EmojiConfig, out=None, *, quiet: bool = False, runs_root="runs",
                 stop_after_steps: int | None = None) -> TrainResult:
     load_emoji(config.image_size)  # fails (one line) before any folder is made
-    run_dir = new_run_dir(out, f"train-{config.preset}", runs_root)
-    write_config(run_dir, config.to_dict())
-    return EmojiTrainer(config, run_dir, quiet, stop_after_steps).run()
+    processes = start_processes(config.device)
+
+    def make_run_dir() -> Path:
+        run_dir = new_run_dir(out, f"train-{config.preset}", runs_root)
+        write_config(run_dir, config.to_dict())
+        resumable(run_dir)  # from here on a failure keeps the folder: its checkpoint and logs resume
+        return run_dir
+
+    run_dir = processes.main_first(make_run_dir)
+    return EmojiTrainer(config, run_dir, quiet, stop_after_steps, processes=processes).run()
 
 
 def resume_emoji(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None,
@@ -145,18 +153,29 @@ def resume_emoji(run_dir, *, quiet: bool = False, stop_after_steps: int | None =
     run extended from 6,000 to 12,000 steps is bit-identical to one asked for 12,000 steps at the start.
     """
     run_dir = Path(run_dir)
-    config = EmojiConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    if steps is not None and steps != config.steps:
-        if steps < config.steps:
-            raise UserError(f"--steps {steps} would shorten the run in {run_dir} ({config.steps} steps); "
-                            "a run can only be extended")
-        config = config.replace(steps=steps)
-        write_config(run_dir, config.to_dict(), overwrite=True)
-        (run_dir / "metrics.json").unlink(missing_ok=True)  # the run is unfinished again until the new end
-    elif (run_dir / "metrics.json").is_file():
-        raise UserError(f"the run in {run_dir} has already finished; nothing to resume (extend it with a "
-                        f"larger --steps than its {config.steps})")
-    return EmojiTrainer(config, run_dir, quiet, stop_after_steps, resuming=True).run()
+    try:
+        config = EmojiConfig.from_dict(read_json(run_dir / "config.json", "training config"))
+    except UserError as err:
+        raise UserError(f"{run_dir / 'config.json'}: {err}") from None
+    processes = start_processes(config.device)
+
+    def reopen() -> EmojiConfig:
+        if steps is not None and steps != config.steps:
+            if steps < config.steps:
+                raise UserError(f"--steps {steps} would shorten the run in {run_dir} ({config.steps} steps); "
+                                "a run can only be extended")
+            write_config(run_dir, config.replace(steps=steps).to_dict(), overwrite=True)
+            (run_dir / "metrics.json").unlink(missing_ok=True)  # unfinished again until the new end
+        elif (run_dir / "metrics.json").is_file():
+            raise UserError(f"the run in {run_dir} has already finished; nothing to resume (extend it with a "
+                            f"larger --steps than its {config.steps})")
+        for folder in (run_dir, run_dir / "checkpoints"):  # what writes killed mid-way left behind
+            clean_temporaries(folder, everything=True)
+        resumable(run_dir)
+        return config.replace(steps=max(steps or 0, config.steps))
+
+    config = processes.main_first(reopen)
+    return EmojiTrainer(config, run_dir, quiet, stop_after_steps, resuming=True, processes=processes).run()
 
 
 def build_net(cfg: EmojiConfig) -> EmojiUNet:
@@ -179,113 +198,83 @@ def shift_batch(x: torch.Tensor, max_shift: int, g: torch.Generator) -> torch.Te
     """Move each image by (dy, dx) ~ U{−s..s}², filling the uncovered border with white (1.0)."""
     if max_shift == 0:
         return x
-    offsets = torch.randint(0, 2 * max_shift + 1, (x.shape[0], 2), generator=g).tolist()
+    offsets = torch.randint(0, 2 * max_shift + 1, (x.shape[0], 2), generator=g, device=g.device).tolist()
     padded = F.pad(x, (max_shift,) * 4, value=1.0)
     h, w = x.shape[-2:]
     return torch.stack([padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(offsets)])
 
 
-class EmojiTrainer:
-    def __init__(self, cfg: EmojiConfig, run_dir: Path, quiet: bool, stop_after: int | None, resuming=False):
+class EmojiTrainer(Trainer):
+    """Part B's loop (`loop.Trainer`) on the emoji data, net, batch and file."""
+
+    def __init__(self, cfg: EmojiConfig, run_dir: Path, quiet: bool, stop_after: int | None, resuming=False,
+                 processes=None):
         self.cfg, self.run_dir, self.quiet, self.stop_after = cfg, run_dir, quiet, stop_after
-        self.device = torch.device(cfg.device)
+        self.procs = processes or start_processes(cfg.device)
+        self.device, self.main = self.procs.device, self.procs.is_main
+        self.precision = Precision(cfg.precision, self.device)
         data = load_emoji(cfg.image_size)
         keep = cfg.vocabulary_size or len(data)
         self.images = data.images[:keep].to(self.device)
         self.chars, self.captions = data.chars[:keep], data.captions[:keep]
-        self.embeddings, self.starts, self.counts = caption_table(self.captions)
+        self.embeddings, self.starts, self.counts = (v.to(self.device) for v in caption_table(self.captions))
         self.path = deepfloyd_path()
         self.abar = self.path.alphas_cumprod.float().to(self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
             self.net = build_net(cfg).to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
-        self.ema = EMA(self.net, cfg.ema_decay, cfg.ema_warmup) if cfg.ema_decay > 0 else None
-        self.pos, self.latest = Position(), run_dir / "checkpoints" / "latest.safetensors"
-        if resuming and self.latest.is_file():
-            self.pos, saved = load_train_state(self.latest, self.net, self.ema and self.ema.net, self.optimizer)
-            saved = EmojiConfig.from_dict(saved).replace(steps=cfg.steps)  # an extension only moves the end
-            if saved != cfg:  # a key added since (with its default) is the same config
-                raise UserError(f"{self.latest} was written with a different config than {run_dir}/config.json")
-        if resuming:
-            truncate_logs(run_dir, self.pos)  # the Part B loop's rule: lines after the checkpoint go
+        self.ema = EMA(self.net, cfg.ema_decay, cfg.ema_warmup) if cfg.ema_decay > 0 and self.main else None
+        # an extension (a larger --steps) only moves the end; a key added since (with its default) is the same
+        self.restore(resuming, lambda saved: EmojiConfig.from_dict(saved).replace(steps=cfg.steps) == cfg)
+        self.pos.epoch, self.pos.batch = 0, self.pos.step  # the step alone places a run (and extends a finished one)
+        check_shards(cfg.batch_size, cfg.batch_size, self.procs.world)
 
-    def batch(self, step: int):
-        """(x0, t, text rows, ε) of optimizer step `step`, all drawn from its own generator in a fixed order."""
-        cfg, g = self.cfg, generator(self.cfg.seed, STREAM_STEP, step)
-        n = len(self.images)
-        idx = torch.randint(0, n, (cfg.batch_size,), generator=g)
-        pick = (torch.rand(cfg.batch_size, generator=g) * self.counts[idx]).long()
-        keep = torch.rand(cfg.batch_size, generator=g) >= cfg.p_uncond
+    def schedule(self) -> tuple[int, int]:
+        return 1, self.cfg.steps
+
+    def epoch_order(self, epoch: int) -> None:
+        return None  # every step draws its batch from its own generator
+
+    def lr_at(self, epoch: int, step: int) -> float:
+        return self.cfg.lr * min(1.0, (step + 1) / max(self.cfg.warmup_steps, 1))
+
+    def batch(self, g: torch.Generator, size: int):
+        """(x0, t, text rows, ε) of a step, all drawn from its generator `g` in a fixed order."""
+        cfg = self.cfg
+        idx = torch.randint(0, len(self.images), (size,), generator=g, device=g.device)
+        pick = (torch.rand(size, generator=g, device=g.device) * self.counts[idx]).long()
+        keep = torch.rand(size, generator=g, device=g.device) >= cfg.p_uncond
         text = self.embeddings[self.starts[idx] + pick] * keep[:, None]
-        x0 = shift_batch(self.images[idx].cpu(), cfg.shift, g)
-        t = torch.randint(0, self.path.num_train_steps, (cfg.batch_size,), generator=g)
-        noise = torch.randn(x0.shape, generator=g)
-        return x0.to(self.device), t.to(self.device), text.to(self.device), noise.to(self.device)
+        x0 = shift_batch(self.images[idx], cfg.shift, g)
+        t = torch.randint(0, self.path.num_train_steps, (size,), generator=g, device=g.device)
+        noise = torch.randn(x0.shape, generator=g, device=g.device)
+        return x0, t, text, noise
 
-    def train_step(self, step: int) -> float:
-        x0, t, text, noise = self.batch(step)
+    def step_loss(self, index, size: int, rows: slice, g: torch.Generator) -> torch.Tensor:
+        x0, t, text, noise = (v[rows] for v in self.batch(g, size))
         a = self.abar[t].view(-1, 1, 1, 1)
         x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise  # spec eq. A.2 on IF's cosine path
-        self.net.train()
-        loss = F.mse_loss(self.net(x_t, t, text), noise)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        if self.ema is not None:
-            self.ema.update(self.net, step)
-        return loss.item()
+        return F.mse_loss(self.model(x_t, t, text), noise)
 
-    def run(self) -> TrainResult:
-        cfg, pos = self.cfg, self.pos
-        threads = torch.get_num_threads()
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        self.started = time.perf_counter() - pos.elapsed_s
-        bar = tqdm(total=cfg.steps, initial=pos.step, disable=self.quiet, unit="step", desc=cfg.preset)
-        self.stats = open(self.run_dir / "stats.jsonl", "a", encoding="utf-8", buffering=1)
-        try:
-            while pos.step < cfg.steps:
-                lr = cfg.lr * min(1.0, (pos.step + 1) / max(cfg.warmup_steps, 1))
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                tick = time.perf_counter()
-                loss = self.train_step(pos.step)
-                seconds = time.perf_counter() - tick
-                pos.step, pos.batch, pos.train_s = pos.step + 1, pos.step + 1, pos.train_s + seconds
-                self.stats.write(json.dumps({"step": pos.step, "loss": loss, "lr": lr,
-                                             "img_per_s": round(cfg.batch_size / seconds, 2)}) + "\n")
-                bar.update()
-                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-                if (cfg.checkpoint_every and pos.step % cfg.checkpoint_every == 0) or pos.step == cfg.steps:
-                    self.save()
-                if self.stop_after is not None and pos.step >= self.stop_after:
-                    raise TrainingInterrupted(f"stopped after {pos.step} steps")
-            return self.finish()
-        finally:
-            bar.close()
-            self.stats.close()
-            torch.set_num_threads(threads)
+    def write_epoch(self, epoch: int) -> None:
+        pass  # no per-epoch records: the run is one epoch; `scripts/emoji_metrics.py` measures snapshots
 
-    def save(self) -> None:
-        self.stats.flush()
-        self.pos.elapsed_s = time.perf_counter() - self.started
-        save_train_state(self.latest, self.net, self.ema and self.ema.net, self.optimizer, self.pos,
-                         self.cfg.to_dict())
-
-    def metrics(self) -> dict:
-        lines = (self.run_dir / "stats.jsonl").read_text().splitlines()[-100:]
-        recent = [json.loads(line)["loss"] for line in lines]
-        return {"steps": self.pos.step, "images_seen": self.pos.step * self.cfg.batch_size,
-                "final_train_loss": sum(recent) / max(len(recent), 1),
-                "wall_time_s": round(self.pos.elapsed_s, 1), "train_time_s": round(self.pos.train_s, 1),
-                "train_img_per_s": round(self.pos.step * self.cfg.batch_size / max(self.pos.train_s, 1e-9), 1),
-                "parameters": count_parameters(self.net), "weights": "ema" if self.ema else "raw",
-                "device": str(self.device), "threads": self.cfg.threads or torch.get_num_threads(),
-                "difflab": __version__, "torch": torch.__version__}
+    def _images_seen(self) -> int:
+        return self.pos.step * self.cfg.batch_size
 
     def finish(self) -> TrainResult:
-        metrics = self.metrics()
+        if not self.main:
+            return TrainResult(self.run_dir, None, {}, main=False)
+        lines = read_jsonl(self.run_dir / "stats.jsonl", "step")[-100:]
+        metrics = {"steps": self.pos.step, "images_seen": self._images_seen(),
+                   "final_train_loss": sum(r["loss"] for r in lines) / max(len(lines), 1),
+                   "wall_time_s": round(self.elapsed(), 1), "train_time_s": round(self.pos.train_s, 1),
+                   "train_img_per_s": round(self._images_seen() / max(self.pos.train_s, 1e-9), 1),
+                   "parameters": count_parameters(self.net), "weights": "ema" if self.ema else "raw",
+                   "device": str(self.device), "processes": self.procs.world, "precision": self.precision.name,
+                   "threads": self.cfg.threads or torch.get_num_threads(),
+                   "difflab": __version__, "torch": torch.__version__}
         net = self.ema.net if self.ema is not None else self.net
         model_file = export_emoji_model(self.run_dir / "model.safetensors", net, self.cfg, self.chars,
                                         self.captions, {"train_config": self.cfg.to_dict(), "metrics": metrics})

@@ -1,4 +1,5 @@
-"""The one training loop of Part B: single-step denoisers, DDPM and flow matching alike.
+"""The one training loop: Part B's single-step denoisers, DDPM and flow matching, and (through the
+hooks `schedule`, `epoch_order`, `lr_at`, `step_loss`, `write_epoch`, `finish`) the emoji model.
 
     for epoch:                                   lr = lr₀·γ^epoch (ExponentialLR, pitfall 23)
         order = permutation(seed, epoch)         data order from its own generator
@@ -141,21 +142,27 @@ class Trainer:
         self.path = (course_ddpm_path(cfg.num_train_steps, cfg.beta_start, cfg.beta_end) if cfg.kind == "ddpm"
                      else FlowPath())
         self.spec = model_spec(cfg, self.net, self.class_names, cfg.export_weights)
-        self.pos = Position()
-        self.latest = run_dir / "checkpoints" / "latest.safetensors"
-        if resuming and self.latest.is_file():
-            self.pos, saved = load_train_state(self.latest, self.net, self.ema and self.ema.net, self.optimizer)
-            if TrainConfig.from_dict(saved) != cfg:
-                raise UserError(f"{self.latest} was written with a different config than {run_dir}/config.json")
-            self.precision.load_state(self.pos.scaler)
-        if not self.procs.agree(self.pos.step):
-            raise UserError(f"the processes found different checkpoints in {run_dir}: it must be on a filesystem "
-                            "that every node sees")
-        if resuming and self.main:
-            truncate_logs(run_dir, self.pos)
-        self.model = self.procs.wrap(self.net)  # what trains: the net, or the net inside DDP
+        self.restore(resuming, lambda saved: TrainConfig.from_dict(saved) == cfg)
         if cfg.compile:
             self.model = torch.compile(self.model)
+
+    def restore(self, resuming: bool, same_config) -> None:
+        """The position (and weights, EMA, Adam and scaler state) of the last checkpoint when resuming,
+        if `same_config(its config dict)`; every process must find the same one. Then wrap the net."""
+        self.pos = Position()
+        self.latest = self.run_dir / "checkpoints" / "latest.safetensors"
+        if resuming and self.latest.is_file():
+            self.pos, saved = load_train_state(self.latest, self.net, self.ema and self.ema.net, self.optimizer)
+            if not same_config(saved):
+                raise UserError(f"{self.latest} was written with a different config than "
+                                f"{self.run_dir}/config.json")
+            self.precision.load_state(self.pos.scaler)
+        if not self.procs.agree(self.pos.step):
+            raise UserError(f"the processes found different checkpoints in {self.run_dir}: it must be on a "
+                            "filesystem that every node sees")
+        if resuming and self.main:
+            truncate_logs(self.run_dir, self.pos)
+        self.model = self.procs.wrap(self.net)  # what trains: the net, or the net inside DDP
 
     def _layout(self, tensor_or_net):
         return tensor_or_net.to(memory_format=torch.channels_last) if self.cfg.channels_last else tensor_or_net
@@ -163,13 +170,12 @@ class Trainer:
     # ---------------------------------------------------------------- the loop
     def run(self) -> TrainResult:
         cfg, pos = self.cfg, self.pos
-        n = len(self.images)
-        per_epoch = math.ceil(n / cfg.batch_size)
+        epochs, per_epoch = self.schedule()
         threads = torch.get_num_threads()
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.started = time.perf_counter() - pos.elapsed_s
-        bar = tqdm(total=cfg.epochs * per_epoch, initial=pos.step, disable=self.quiet or not self.main,
+        bar = tqdm(total=epochs * per_epoch, initial=pos.step, disable=self.quiet or not self.main,
                    unit="step", desc=cfg.preset or cfg.kind, dynamic_ncols=True)
         every = 1 if self.device.type == "cpu" else GPU_LOG_EVERY
         self.log = StepLog(self.run_dir / "stats.jsonl" if self.main else None, every, self.procs.mean,
@@ -177,20 +183,20 @@ class Trainer:
                            "before it)")
         self.bar = bar
         try:
-            for epoch in range(pos.epoch, cfg.epochs):
-                lr = cfg.lr_at(epoch)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                order = torch.randperm(n, generator=generator(cfg.seed, STREAM_DATA, epoch, self.device),
-                                       device=self.device)
+            for epoch in range(pos.epoch, epochs):
+                order = self.epoch_order(epoch)
                 self.loop_start, self.loop_images = time.perf_counter(), 0
                 self.log.restart_clock()
                 for b in range(pos.batch, per_epoch):
-                    index = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-                    loss = self.train_step(index)
+                    lr = self.lr_at(epoch, pos.step)
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = lr
+                    index = None if order is None else order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                    size = cfg.batch_size if index is None else len(index)
+                    loss = self.train_step(index, size)
                     pos.step, pos.batch = pos.step + 1, b + 1
-                    self.loop_images += len(index)
-                    self.logged(self.log.add(pos.step, epoch + 1, loss, lr, len(index)))
+                    self.loop_images += size
+                    self.logged(self.log.add(pos.step, epoch + 1, loss, lr, size))
                     bar.update()
                     if cfg.checkpoint_every and pos.step % cfg.checkpoint_every == 0:
                         self.save()
@@ -218,20 +224,38 @@ class Trainer:
             self.pos.train_s += seconds
             self.bar.set_postfix(epoch=self.pos.epoch + 1, loss=f"{loss:.4f}", refresh=False)
 
-    def train_step(self, index: torch.Tensor) -> torch.Tensor:
-        """One Adam step on the global batch `index` (this process trains on its shard of it).
+    # ---------------------------------------------------------------- what a kind of run decides
+    def schedule(self) -> tuple[int, int]:
+        """(epochs, optimizer steps in each)."""
+        return self.cfg.epochs, math.ceil(len(self.images) / self.cfg.batch_size)
+
+    def epoch_order(self, epoch: int) -> torch.Tensor | None:
+        """The epoch's data order (None: each step draws its own batch in `step_loss`)."""
+        return torch.randperm(len(self.images), generator=generator(self.cfg.seed, STREAM_DATA, epoch, self.device),
+                              device=self.device)
+
+    def lr_at(self, epoch: int, step: int) -> float:
+        return self.cfg.lr_at(epoch)
+
+    def step_loss(self, index: torch.Tensor | None, size: int, rows: slice, g: torch.Generator) -> torch.Tensor:
+        """The loss on rows `rows` of the global batch `index` of `size` images, drawing from `g`."""
+        mine = index[rows]
+        return self.loss(self.model, self.images[mine], self.labels[mine], g, self.cfg.p_uncond, size, rows)
+
+    # ---------------------------------------------------------------- one step
+    def train_step(self, index: torch.Tensor | None, size: int) -> torch.Tensor:
+        """One Adam step on the global batch `index` of `size` images (this process trains on its shard).
 
         Noise, t and class dropout come from this step's own generator; returns the global
         batch's loss, detached, on the device (reading it would wait for the device).
         """
-        rows = shard(len(index), self.procs.rank, self.procs.world)
-        mine = index[rows]
+        rows = shard(size, self.procs.rank, self.procs.world)
         self.model.train()
         g = generator(self.cfg.seed, STREAM_STEP, self.pos.step, self.device)
         with self.precision.autocast():
-            loss = self.loss(self.model, self.images[mine], self.labels[mine], g, self.cfg.p_uncond, len(index), rows)
+            loss = self.step_loss(index, size, rows, g)
         if self.procs.world > 1:  # the mean of the processes' gradients is that of the global mean loss
-            loss = loss * (self.procs.world * len(mine) / len(index))
+            loss = loss * (self.procs.world * (rows.stop - rows.start) / size)
         self.optimizer.zero_grad(set_to_none=True)
         self.precision.backward_and_step(loss, self.optimizer)
         if self.ema is not None:
