@@ -126,7 +126,7 @@ def test_inpaint_of_a_painted_mask(tab):
 def test_anagram_shows_its_views_and_animation(tab):
     app, open_tab, errors = tab
     page = open_tab("Anagram")
-    page.locator("#anagram-prompts textarea").fill("2\n5")
+    page.locator("#anagram-prompts textarea").fill("skull\nrocket")  # the default model takes text
     folder = run_and_wait(page, "anagram", 2)
     page.locator("#anagram-turning img").wait_for(timeout=TIMEOUT_MS)
     assert (folder / "anagram-seed0-views.png").is_file()

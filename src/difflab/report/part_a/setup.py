@@ -59,6 +59,10 @@ IN_VOCABULARY = {
     "a lithograph of a skull": "a skull",
     "a lithograph of waterfalls": "waterfall",
 }
+# A1.6 guides "a high quality photo" on IF; to the emoji model that prompt is the null prompt, and guiding
+# the null prompt toward itself changes nothing, so there (as on the digit models) each sample is guided
+# toward a named prompt instead.
+VOCABULARY_ROLES = {"cfg": ("a rocket ship", "a man wearing a hat", "a snowy mountain village", "a skull", "dog")}
 CLASS = {  # digits: the staff pairs have no digit counterpart, so pairs that suit each view
     "sampling": ("0", "4", "8"),
     "cfg": ("0", "1", "2", "3", "4"),
@@ -134,7 +138,9 @@ class PartA:
             return unprompted(self.kind)
         if self.kind != "text":
             return CLASS[role]
-        return in_vocabulary(TEXT[role]) if getattr(self.model, "vocabulary", None) else TEXT[role]
+        if getattr(self.model, "vocabulary", None):
+            return VOCABULARY_ROLES.get(role) or in_vocabulary(TEXT[role])
+        return TEXT[role]
 
     def cond(self, prompt, n: int = 1):
         """n rows of the condition of `prompt` (None = the null condition); None for unconditional models."""
