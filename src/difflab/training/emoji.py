@@ -28,7 +28,7 @@ import torch
 from torch.nn import functional as F
 
 from .. import __version__
-from ..atomic import clean_temporaries, write_json
+from ..atomic import write_json
 from ..emoji_data import load_emoji
 from ..errors import UserError
 from ..models.emoji import export_emoji_model
@@ -36,9 +36,9 @@ from ..models.emoji_unet import EmojiUNet
 from ..models.minilm import MiniLMEncoder
 from ..models.unet import count_parameters
 from ..paths import deepfloyd_path
-from ..runs import new_run_dir, read_json, read_jsonl, resumable, write_config
+from ..runs import read_json, read_jsonl, write_config
 from .ema import EMA
-from .loop import Trainer, TrainResult
+from .loop import Trainer, TrainResult, new_training_run, reopen_run
 from .parallel import Precision, check_shards, start_processes
 
 MODEL_KIND = "emoji"
@@ -134,14 +134,7 @@ def train_emoji(config: EmojiConfig, out=None, *, quiet: bool = False, runs_root
                 stop_after_steps: int | None = None) -> TrainResult:
     load_emoji(config.image_size)  # fails (one line) before any folder is made
     processes = start_processes(config.device)
-
-    def make_run_dir() -> Path:
-        run_dir = new_run_dir(out, f"train-{config.preset}", runs_root)
-        write_config(run_dir, config.to_dict())
-        resumable(run_dir)  # from here on a failure keeps the folder: its checkpoint and logs resume
-        return run_dir
-
-    run_dir = processes.main_first(make_run_dir)
+    run_dir = new_training_run(processes, out, f"train-{config.preset}", config.to_dict(), runs_root)
     return EmojiTrainer(config, run_dir, quiet, stop_after_steps, processes=processes).run()
 
 
@@ -169,9 +162,7 @@ def resume_emoji(run_dir, *, quiet: bool = False, stop_after_steps: int | None =
         elif (run_dir / "metrics.json").is_file():
             raise UserError(f"the run in {run_dir} has already finished; nothing to resume (extend it with a "
                             f"larger --steps than its {config.steps})")
-        for folder in (run_dir, run_dir / "checkpoints"):  # what writes killed mid-way left behind
-            clean_temporaries(folder, everything=True)
-        resumable(run_dir)
+        reopen_run(run_dir)
         return config.replace(steps=max(steps or 0, config.steps))
 
     config = processes.main_first(reopen)

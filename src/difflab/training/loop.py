@@ -79,15 +79,25 @@ def train(config: TrainConfig, out=None, *, quiet: bool = False, runs_root="runs
           stop_after_steps: int | None = None) -> TrainResult:
     """Train `config` into a fresh run folder (`out`, or runs/train-<preset>-<time>)."""
     data, processes = _prepare(config)  # fails (one line) before any folder is made
+    run_dir = new_training_run(processes, out, f"train-{config.preset or config.kind}", config.to_dict(), runs_root)
+    return Trainer(config, run_dir, data, quiet, stop_after_steps, processes=processes).run()
 
-    def make_run_dir() -> Path:
-        run_dir = new_run_dir(out, f"train-{config.preset or config.kind}", runs_root)
-        write_config(run_dir, config.to_dict())
+
+def new_training_run(processes: Processes, out, prefix: str, config: dict, runs_root) -> Path:
+    """A fresh run folder with its config.json, made by the main process; kept if the run fails later."""
+    def make() -> Path:
+        run_dir = new_run_dir(out, prefix, runs_root)
+        write_config(run_dir, config)
         resumable(run_dir)  # from here on a failure keeps the folder: its checkpoint and logs resume
         return run_dir
+    return processes.main_first(make)
 
-    run_dir = processes.main_first(make_run_dir)
-    return Trainer(config, run_dir, data, quiet, stop_after_steps, processes=processes).run()
+
+def reopen_run(run_dir: Path) -> None:
+    """Before a resume (main process): remove what writes killed mid-way left; keep the folder on failure."""
+    for folder in (run_dir, run_dir / "checkpoints"):
+        clean_temporaries(folder, everything=True)
+    resumable(run_dir)
 
 
 def resume(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None) -> TrainResult:
@@ -103,9 +113,7 @@ def resume(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None)
         raise UserError(f"{run_dir / 'config.json'}: {err}") from None
     data, processes = _prepare(config)
     if processes.is_main:
-        for folder in (run_dir, run_dir / "checkpoints"):  # what writes killed mid-way left behind
-            clean_temporaries(folder, everything=True)
-        resumable(run_dir)
+        reopen_run(run_dir)
     return Trainer(config, run_dir, data, quiet, stop_after_steps, resuming=True, processes=processes).run()
 
 
