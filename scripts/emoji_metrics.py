@@ -48,7 +48,8 @@ def classifier(args) -> None:
     model, report = train_emoji_classifier(epochs=args.epochs, seed=args.seed, progress=not args.quiet)
     record = {k: v for k, v in asdict(report).items() if k != "epoch_losses"}
     record.update(epoch_losses=[round(v, 5) for v in report.epoch_losses], data_source="difflab.emoji_data",
-                  input="ink = (1 - x)/2 of [-1, 1] emoji images", threads=args.threads)
+                  input="ink = (1 - x)/2 of [-1, 1] emoji images; half the training copies are near views "
+                  "(emoji_eval.near_view: the high band on white), for the hybrid measure", threads=args.threads)
     path = save_classifier(model, Path(args.out) / "classifier-emoji.safetensors", record, overwrite=args.overwrite,
                            dtype=torch.float16)  # fp16 costs nothing measurable (README, "Shipped weights")
     print(f"{report.summary()} → {path}")

@@ -305,3 +305,26 @@ def test_two_processes_train_the_emoji_model_one_process_trains(tmp_path):
     a, b = load_file(str(one / "model.safetensors")), load_file(str(two / "model.safetensors"))
     assert max((a[k].float() - b[k].float()).abs().max().item() for k in a) < 1e-3
     assert json.loads((two / "metrics.json").read_text())["processes"] == 2
+
+
+def test_the_hybrid_measure_passes_ideal_hybrids_and_fails_a_single_emoji():
+    """Hybrids built from the renderings themselves (the low band of one emoji plus the high band of
+    another) pass both views with the shipped classifier; a plain emoji passes only as itself."""
+    from difflab.evaluation import load_classifier
+    from difflab.evaluation.emoji_eval import ANAGRAM_PAIRS, far_view, ink, near_view
+    from difflab.evaluation.metrics import predict_logits
+    from difflab.illusions.hybrids import factorization
+    from difflab.models.registry import builtin_models
+
+    data = emoji_data.load_emoji()
+    classifier = load_classifier(builtin_models()["classifier-emoji"])
+    low, high, _ = factorization("lowpass", (3, 32, 32))
+    label = {name: i for i, name in enumerate(data.class_names)}
+    seen = lambda x: predict_logits(classifier, ink(x)).argmax(1).item()  # noqa: E731
+    passed = []
+    for far, near in ANAGRAM_PAIRS:
+        a, b = data.images[label[far]][None], data.images[label[near]][None]
+        hybrid = low(a) + high(b)
+        passed.append(seen(far_view(hybrid)) == label[far] and seen(near_view(hybrid)) == label[near])
+        assert seen(near_view(a)) == label[far], "a single emoji's near view is that emoji, never the pair's other"
+    assert sum(passed) >= 6, passed
