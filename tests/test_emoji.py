@@ -169,6 +169,12 @@ def test_extending_a_finished_run_equals_asking_for_more_steps_at_first(tmp_path
     assert "already finished" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path / "four"), "--steps", "3"]) == 2
     assert "only be extended" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "nowhere"), "--steps", "6"]) == 2
+    assert "not a training run folder" in capsys.readouterr().err
+    (tmp_path / "partb").mkdir()
+    (tmp_path / "partb" / "config.json").write_text(json.dumps({"kind": "flow"}))
+    assert main(["train", "--resume", str(tmp_path / "partb"), "--steps", "6"]) == 2
+    assert "count --epochs" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path / "four"), "--steps", "6", "--quiet"]) == 0
     a, b = load_file(str(longer.model_file)), load_file(str(tmp_path / "four" / "model.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 
 from .. import validate
 from ..errors import UserError
@@ -84,7 +85,7 @@ def run(args) -> int:
             if is_emoji_run(args.resume):
                 result = resume_emoji(args.resume, quiet=args.quiet, stop_after_steps=args.stop_after_steps,
                                       steps=args.steps)
-            elif args.steps is not None:
+            elif args.steps is not None and Path(args.resume, "config.json").is_file():
                 raise UserError("--steps with --resume extends an emoji run; Part B runs count --epochs")
             else:
                 result = resume(args.resume, quiet=args.quiet, stop_after_steps=args.stop_after_steps)
