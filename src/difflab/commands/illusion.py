@@ -38,8 +38,10 @@ def register(sub) -> None:
     p.add_argument("--prompt", action="append", required=True,
                    help="give it twice: first the far (low-pass / greyscale) prompt, then the near one")
     p.add_argument("--factor", choices=FACTORS, default="lowpass", help="how to split the image (default lowpass)")
-    p.add_argument("--kernel", type=int, default=None, help="blur kernel size (default 33 at 64 px, scaled)")
-    blur_sigma = p.add_argument("--blur-sigma", type=float, default=None, help="blur σ (default 2 at 64 px, scaled)")
+    p.add_argument("--kernel", type=int, default=None, help="blur kernel size (default: the model's own, "
+                   "else 33 at 64 px, scaled)")
+    blur_sigma = p.add_argument("--blur-sigma", type=float, default=None, help="blur σ (default: the model's own — 2 "
+                                   "on emoji — else 2 at 64 px, scaled)")
     old_spelling(p, "--sigma", blur_sigma)
     p.add_argument("--small", type=int, default=4, help="how many times smaller the far view is (default 4)")
     common.add_model_flags(p)

@@ -4,7 +4,8 @@ Each step predicts under two conditions and keeps one component of each:
 
 * "lowpass": f_low(pred(c_far)) + f_high(pred(c_near)), f_low a Gaussian blur and f_high the
   identity minus it (spec: kernel 33, σ = 2 at 64 px; `scaled_blur` scales both with the image,
-  e.g. 133 / 8 at 256 px and 15 / 0.875 at 28 px). c_far is what one sees from afar.
+  e.g. 133 / 8 at 256 px and 15 / 0.875 at 28 px, unless the model names its own: `hybrid_blur`).
+  c_far is what one sees from afar.
 * "color": grey(pred(c_grey)) + (pred(c_colour) − grey(pred(c_colour))), grey the channel mean:
   the greyscale image shows c_grey and the colour residual c_colour (3-channel models only).
 
@@ -33,12 +34,19 @@ def grey(x: Tensor) -> Tensor:
     return x.mean(dim=1, keepdim=True).expand_as(x)
 
 
+def hybrid_blur(model) -> tuple[int, float]:
+    """(kernel, σ) of a hybrid on `model` unless told: the model's own measured blur (`hybrid_blur` in
+    its file: the emoji model's), else the course's 33 / 2 at 64 px scaled to its size."""
+    own = getattr(model, "hybrid_blur", None)
+    return (int(own[0]), float(own[1])) if own else scaled_blur(model.image_shape[1])
+
+
 def factorization(kind: str, image_shape: tuple[int, int, int], kernel_size: int | None = None,
-                  sigma: float | None = None) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor], dict]:
+                  sigma: float | None = None, default_blur: tuple[int, float] | None = None) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor], dict]:
     """(first part, second part, description) of a factorization; the parts sum to the identity."""
     channels, height, _ = image_shape
     if kind == "lowpass":
-        default_k, default_s = scaled_blur(height)
+        default_k, default_s = default_blur or scaled_blur(height)
         k = default_k if kernel_size is None else kernel_size  # 0 is a value (refused below), not "unset"
         s = default_s if sigma is None else sigma
         if not math.isfinite(s):
@@ -64,7 +72,8 @@ class FactorizedDenoiser:
         if (cond_1 is None) != (cond_2 is None):
             raise UserError("a hybrid needs two prompts, or none")
         self.base, self.conds = base, (cond_1, cond_2)
-        self.part_1, self.part_2, self.settings = factorization(kind, tuple(base.image_shape), kernel_size, sigma)
+        self.part_1, self.part_2, self.settings = factorization(kind, tuple(base.image_shape), kernel_size, sigma,
+                                                                hybrid_blur(base))
 
     def __getattr__(self, name):
         if name == "base":

@@ -6,9 +6,9 @@ from __future__ import annotations
 import torch
 
 from ...editing import sample
-from ...filters import downsample, scaled_blur
+from ...filters import downsample
 from ...illusions.anagrams import MultiViewDenoiser, view_clean
-from ...illusions.hybrids import FactorizedDenoiser
+from ...illusions.hybrids import FactorizedDenoiser, hybrid_blur
 from ...illusions.views import get_view
 from ...sampling import NoiseSource
 from ..figures import auto_zoom, grid_figure
@@ -53,7 +53,9 @@ def hybrids(ctx: TourContext, section: Section, conditions: str, seed_offset: in
     P = setup(ctx)
     pairs = P.conditions(conditions)
     seeds = ctx.seeds(len(pairs), seed_offset)
-    k, s = scaled_blur(P.size)
+    k, s = hybrid_blur(P.model)
+    origin = (f"this model's own; the course's 33 / 2 scaled to {P.size} px leaves the close-up prompt only edges"
+              if getattr(P.model, "hybrid_blur", None) else f"the course's 33 / 2 scaled to {P.size} px")
     factor = 2 if P.size <= 32 else 4
     with torch.inference_mode():
         x = torch.cat([sample(FactorizedDenoiser(P.denoiser(True), P.cond(far), P.cond(near)), P.loop_grid,
@@ -63,8 +65,8 @@ def hybrids(ctx: TourContext, section: Section, conditions: str, seed_offset: in
     section.save_figure(
         "hybrids.png", grid_figure([x], P.range, col_labels=[f"{a[:18]} / {b[:18]}" for a, b in pairs], zoom=zoom),
         "Hybrids at full size: " + "; ".join(parts) + f". Each step takes the low frequencies (Gaussian blur, "
-        f"kernel {k}, σ = {s:g}: the course's 33 / 2 scaled to {P.size} px) of the first condition's prediction and "
-        f"the rest of the second's; {P.steps} steps, CFG γ = {P.gamma}.",
+        f"kernel {k}, σ = {s:g}: {origin}) of the first condition's prediction and the rest of the second's; "
+        f"{P.steps} steps, CFG γ = {P.gamma}.",
         records=[{"column": j + 1, "low": a, "high": b, "kernel": k, "sigma": s, "guidance": P.gamma, "seed": sd}
                  for j, ((a, b), sd) in enumerate(zip(pairs, seeds))])
     section.save_figure("hybrids_small.png", grid_figure([downsample(x, factor)], P.range, zoom=zoom),
