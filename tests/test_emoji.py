@@ -168,7 +168,7 @@ def test_extending_a_finished_run_equals_asking_for_more_steps_at_first(tmp_path
     assert main(["train", "--resume", str(tmp_path / "four"), "--quiet"]) == 2
     assert "already finished" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path / "four"), "--steps", "3"]) == 2
-    assert "only be extended" in capsys.readouterr().err
+    assert "before the 4 steps it has done" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path / "nowhere"), "--steps", "6"]) == 2
     assert "not a training run folder" in capsys.readouterr().err
     (tmp_path / "partb").mkdir()

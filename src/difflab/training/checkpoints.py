@@ -90,6 +90,20 @@ def load_train_state(path: str | os.PathLike, net: nn.Module, ema: nn.Module | N
                         f"the run from its beginning") from None
 
 
+def steps_done(path: str | os.PathLike) -> int:
+    """Optimizer steps recorded by the training checkpoint at `path` (0 if there is none), from its header."""
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    try:
+        with path.open("rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            header = json.loads(handle.read(size)) if 0 < size < 100_000_000 else {}
+        return int(json.loads(header["__metadata__"]["position"])["step"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise UserError(f"cannot read training checkpoint {path} ({str(err).splitlines()[0]})") from None
+
+
 def _restore(tensors: dict, metadata: dict, net: nn.Module, ema: nn.Module | None,
              optimizer: torch.optim.Optimizer) -> tuple[Position, dict]:
     """Load the parts in place (the net, the EMA, Adam's moments); raise on any mismatch."""

@@ -38,6 +38,7 @@ from ..models.unet import count_parameters
 from ..paths import deepfloyd_path
 from ..runs import read_json, read_jsonl, write_config
 from .ema import EMA
+from .checkpoints import steps_done
 from .loop import Trainer, TrainResult, new_training_run, reopen_run
 from .parallel import Precision, check_shards, start_processes
 
@@ -141,7 +142,8 @@ def train_emoji(config: EmojiConfig, out=None, *, quiet: bool = False, runs_root
 
 def resume_emoji(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None,
                  steps: int | None = None) -> TrainResult:
-    """Continue a stopped run; with `steps` above its own, extend it (finished or not) to that many steps.
+    """Continue a stopped run; with `steps`, end it there instead (extend a finished run, or end a
+    running one early, at no fewer steps than its last checkpoint has done).
 
     The learning rate is constant after warm-up and every batch is drawn from (seed, step) alone, so a
     run extended from 6,000 to 12,000 steps is bit-identical to one asked for 12,000 steps at the start.
@@ -155,16 +157,17 @@ def resume_emoji(run_dir, *, quiet: bool = False, stop_after_steps: int | None =
 
     def reopen() -> EmojiConfig:
         if steps is not None and steps != config.steps:
-            if steps < config.steps:
-                raise UserError(f"--steps {steps} would shorten the run in {run_dir} ({config.steps} steps); "
-                                "a run can only be extended")
+            done = steps_done(run_dir / "checkpoints" / "latest.safetensors")
+            if steps < done:
+                raise UserError(f"--steps {steps} would end the run in {run_dir} before the {done} steps it has "
+                                "done; give at least that many")
             write_config(run_dir, config.replace(steps=steps).to_dict(), overwrite=True)
             (run_dir / "metrics.json").unlink(missing_ok=True)  # unfinished again until the new end
         elif (run_dir / "metrics.json").is_file():
             raise UserError(f"the run in {run_dir} has already finished; nothing to resume (extend it with a "
                             f"larger --steps than its {config.steps})")
         reopen_run(run_dir)
-        return config.replace(steps=max(steps or 0, config.steps))
+        return config if steps is None else config.replace(steps=steps)
 
     config = processes.main_first(reopen)
     return EmojiTrainer(config, run_dir, quiet, stop_after_steps, resuming=True, processes=processes).run()
