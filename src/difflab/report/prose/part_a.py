@@ -38,27 +38,31 @@ SDEDIT = {
 }
 _EMOJI_SDEDIT = "Left to right the edit starts from less and less noise. "
 _EMOJI_PHOTO = ("The emoji model learned only emoji on white, so a photo is far outside what it knows: on the shipped "
-                "emoji every column, even i_start = 20, comes out as an emoji-like blob that keeps little more than "
-                "the photo's colours ({seen}). SDEdit of photos needs a model trained on photos.")
-EMOJI_SEEN = {  # what each photo became, seen on the shipped emoji (tour seed 0)
-    "A1.7a": "the launch photo: an orange blot at i_start = 1, a brown bear-like face at 3–10, a dark square at 20",
-    "A1.7b": "the cat: a brown bear face in every column; the coffee: a smiley, then orange fruit-like shapes",
-    "A1.7.1a": "the astronaut: orange fruit-like shapes, browner from i_start = 10",
+                "emoji each column becomes a clean emoji that borrows the photo's colours, and even i_start = 20 "
+                "keeps no more than those colours and rough masses ({seen}). SDEdit of photos needs a model trained "
+                "on photos.")
+EMOJI_SEEN = {  # what each photo became, seen on the shipped emoji (13,650 steps; tour seed 0)
+    "A1.7a": "the launch photo: a basketball at i_start = 1, a bear face at 3–10 fading into a brown square, a dark "
+             "purple square at 20",
+    "A1.7b": "the cat: a doughnut at i_start = 1, then a bear face in its fur's brown in every column; the coffee: "
+             "basketballs, the last at i_start = 20 melting into the cup's colours",
+    "A1.7.1a": "the astronaut: basketballs in the suit's orange at i_start = 1–3, a bear face at 5–10, a brown shape "
+               "at 20",
 }
-_EMOJI_DRAWN = ("The drawings are closer to emoji, flat colours on white: on the shipped emoji the tree comes out as a "
-                "green emoji tree from i_start = 7 on, while the house never survives — it becomes a dog face, a "
-                "sunflower, a hand and a hat as i_start grows. ")
+_EMOJI_DRAWN = ("The drawings are closer to emoji, flat colours on white: on the shipped emoji the tree becomes green "
+                "emoji — a pineapple at i_start = 3–5, a cactus from 7, a tree-like cactus at 20 — while the house "
+                "never survives: it becomes a face, a hand, a light bulb, fries and, at 20, Santa in its roof's red. ")
 SDEDIT_DRAWN = {**SDEDIT, "emoji": _EMOJI_SDEDIT + _EMOJI_DRAWN}
 IMG2IMG = {key: text if key in ("deepfloyd-if", "text") else text + _PULLED for key, text in SDEDIT.items()}
-EMOJI_IMG2IMG = {  # "a rocket ship" on the shipped emoji (tour seed 0)
-    "A1.7.3a": "red blobs at i_start = 1–5, a phone-like shape at 7 and dark squares in the launch photo's blues at "
-               "10–20",
-    "A1.7.3b": "red shapes at every i_start (a red car at i_start = 1 for the cup), the photos' darker colours "
-               "showing through only at 10–20",
+EMOJI_IMG2IMG = {  # "a rocket ship" on the shipped emoji (13,650 steps; tour seed 0)
+    "A1.7.3a": "red scissors at i_start = 1, a red volcano at 3–7, a dark phone-like shape at 10 and a purple square "
+               "in the launch photo's colours at 20",
+    "A1.7.3b": "a rocket at i_start = 1 for both photos, then red volcano-, sailboat- and tomato-like shapes at 3–10 "
+               "and dark red-grey blobs in the photos' colours at 20",
 }
-EMOJI_INPAINT = {  # the hole's fill on the shipped emoji (tour seed 0)
-    "A1.7.2a": "the sky's dark blue with a few coloured dots",
-    "A1.7.2b": "a smear of fur colour in the cat, orange and black blots in the saucer",
+EMOJI_INPAINT = {  # the hole's fill on the shipped emoji (13,650 steps; tour seed 0)
+    "A1.7.2a": "a speckled purple patch in the sky's dark blue",
+    "A1.7.2b": "a grainy patch of fur colour in the cat, orange and black speckles in the saucer",
 }
 
 _A14B = ("The iterative result is sharp — it is a sample, not an average — but it need not match the original: "
@@ -72,6 +76,9 @@ _HYBRID_28 = ("The skull / waterfalls pair has no digit counterpart; a 0 from af
 
 PARAGRAPHS: dict[str, dict[str, str]] = {
     "A0.1": {
+        "emoji": _A01 + "On the shipped emoji all three prompts come out as their emoji at both step counts — a "
+                 "snow-capped mountain, the cowboy-hat face, a rocket — and the rows differ in small details only: at "
+                 "32 px the 20-step row is already clean." + _A01_END,
         "deepfloyd-if": _A01 + "With few steps the sampler takes large jumps and the images are rougher; with more "
                         "the prompt's details appear." + _A01_END,
         "text": _A01 + "With few steps the sampler takes large jumps; compare the rows to see what the extra steps "
@@ -101,9 +108,9 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
         "as large as the picture. This is the baseline the diffusion model's one-step estimate is compared with.")},
     "A1.3": {
         "emoji": "One model call inverts x_t = α·x0 + σ·ε with the predicted noise. On the shipped emoji, at t = 250 "
-                 "the estimate still shows the launch tower under a grainy haze; at t = 500 the haze wins, and at "
-                 "t = 750 the estimate is an emoji-like blot on white: the model has only seen emoji, so from heavy "
-                 "noise it guesses one.",
+                 "the estimate still shows the launch tower, faint in a dark purple haze; at t = 500 only the dark "
+                 "frame is left, and at t = 750 the estimate is a brown blot on a lighter ground: the model has only "
+                 "seen emoji on white, so from heavy noise it guesses one.",
         "class": "One model call inverts x_t = α·x0 + σ·ε with the predicted noise. At the mildest level the "
                  "estimate is close to the original and far better than A1.2's blur; as t grows it becomes a blurred "
                  "average of everything the noisy image could have been, drifting from the input toward a generic "
@@ -115,8 +122,8 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
     "A1.4a": {"any": "Each loop removes part of the noise: the first frames are mostly noise, the middle ones show the "
                      "shape emerging, the last is nearly clean."},
     "A1.4b": {
-        "emoji": "On the shipped emoji the iterative result is a clean brown emoji-like square, nothing like the launch "
-                 "photo: from t = 690 the model invents an emoji, since photos lie outside what it learned. The "
+        "emoji": "On the shipped emoji the iterative result is a clean brown square, a bear's face without its "
+                 "features, nothing like the launch photo: from t = 690 the model invents an emoji, since photos lie outside what it learned. The "
                  "one-step estimate keeps more of the photo's colours, and the blur keeps its average colour but "
                  "loses every shape.",
         "mnist-flow": _A14B + " On the digit model this noise level already hides the thin stroke of the test "
@@ -126,6 +133,9 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
         "any": _A14B,
     },
     "A1.5": {
+        "emoji": "Without guidance, under the null prompt (\"a high quality photo\" is this model's null prompt), the "
+                 "shipped emoji draws clean emoji from its whole vocabulary: a basketball, a monkey face, a banana, a "
+                 "mouse face and a camera.",
         "deepfloyd-if": _A15 + "plausible photo textures with weak structure.",
         "mnist-flow": _A15 + "under the null class the model draws from its whole training distribution, so some "
                       "samples are clear digits and others are blotches between two digits.",
@@ -135,6 +145,10 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
                "samples \"not spectacular, but reasonable\".",
     },
     "A1.6": {
+        "emoji": _A16 + "(the course's value for IF). \"A high quality photo\" is this model's null prompt — guiding "
+                 "it toward itself would draw A1.5 again — so each sample is guided toward a staff prompt: on the "
+                 "shipped emoji all five come out as their emoji (a rocket, the cowboy-hat face, a snowy mountain, a "
+                 "skull, a dog face).",
         "deepfloyd-if": _A16 + "(the course's value for IF) gives sharper, more photo-like images than A1.5, at the "
                         "cost of diversity.",
         "text": _A16 + "(the course's value for IF) trades diversity for agreement with the prompt: compare with A1.5.",
@@ -146,8 +160,9 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
        for sid in ("A1.7a", "A1.7b", "A1.7.1a")},
     "A1.7.1b": SDEDIT_DRAWN,
     **{sid: {**IMG2IMG, "emoji": _EMOJI_SDEDIT + "On the shipped emoji \"a rocket ship\" gives " + EMOJI_IMG2IMG[sid]
-             + ": the prompt's red, never a rocket, and nothing of the photo's layout, since photos lie outside the "
-             "emoji it learned."} for sid in ("A1.7.3a", "A1.7.3b")},
+             + ": from the most noise the prompt wins, from less the photo's colours pull it toward other red "
+             "emoji, and nothing of the photo's layout survives, since photos lie outside the emoji it learned."}
+       for sid in ("A1.7.3a", "A1.7.3b")},
     **{sid: {
         "class": "Outside the mask every step is reset to the original noised to the current level, so the kept "
                  "pixels come back exactly; inside, the model fills the hole so that it agrees with its "
@@ -159,6 +174,10 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
                  + ": colours that match the surroundings, not the photo's content, which it never learned.",
     } for sid in ("A1.7.2a", "A1.7.2b")},
     "A1.8a": {
+        "emoji": "The staff pair in the emoji model's words (\"an old man\", \"campfire\"), upright and flipped. On "
+                 "the shipped emoji this seed draws a yellow-orange face with a green sprig both ways: the colours of "
+                 "both prompts, but neither an old man nor a fire — this pair fails here. The eight pairs measured in "
+                 "the README, chosen for shapes that can share pixels, pass far more often.",
         "text": "The staff pair: upright an old man, upside down people around a campfire.",
         "mnist-flow": "The staff's old man / campfire pair has no digit counterpart; 6 and 9 are the pair a 180° "
                       "rotation already relates, so the two branches can agree: on the shipped mnist-flow the sample "
@@ -171,6 +190,10 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
                "samples, not this model's.",
     },
     "A1.8b": {
+        "emoji": "On the shipped emoji neither staff pair reads as both prompts: the snowy mountain village / old man "
+                 "is a yellow face with blue smudges both ways, the dog / campfire a swirl of a dog's brown ears and a "
+                 "flame's orange. A 32-px emoji has little room for two unrelated readings; the README's measured "
+                 "pairs show how often the mechanism does work on this model.",
         "text": "Two more pairs of the staff prompts, each upright and flipped.",
         "mnist-flow": "Two harder pairs under a 180° rotation: 1 / 7 and 2 / 5. A 28-px digit has little room to "
                       "serve two unrelated readings, and on the shipped mnist-flow these mostly fail: the 1/7 comes "
@@ -183,6 +206,10 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
                "that the rotation already relates.",
     },
     "A-BW": {
+        "emoji": _BW + "On the shipped emoji the negate pair (old man / dog) is a dark, noisy picture whose negative "
+                 "shows a bluish face, and the jigsaw pair (waterfall / snowy mountain village) loose blue-white "
+                 "strokes of the wave both ways: neither works. Negation is the hardest view for a model that only saw "
+                 "emoji on white, since one of the two views must have a dark background.",
         "mnist-flow": _BW + "On the shipped mnist-flow the negate view carries both digits: as drawn a light 1 sits "
                       "on a dark oval, and negated that oval becomes a thick light 0 with the 1 as its dark hole. The "
                       "background, which every digit shares and negation inverts, belongs to neither branch and "
@@ -193,6 +220,9 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
         "any": _BW + "Negation swaps light and dark, so one prompt lives in the shadows of the other.",
     },
     "A1.9a": {
+        "emoji": "The staff pair in the emoji model's words: \"a skull\" from afar, \"waterfall\" close up, with "
+                 "this model's own blur (kernel {kernel}, σ {sigma:g}). On the shipped emoji the wave's blue and red "
+                 "strokes fill both sizes and no skull appears even small: this pair fails.",
         "text": "The staff pair: a skull from afar, waterfalls up close.",
         "mnist-flow": _HYBRID_28 + "on mnist-flow the far digit dominates: a 0 with at most a faint trace of the 1. "
                       "A stronger blur would give the close-up digit more room; the tour keeps the course's.",
@@ -200,6 +230,9 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
                "room; the tour keeps the course's.",
     },
     "A1.9b": {
+        "emoji": "On the shipped emoji both pairs collapse to one prompt: \"a rocket ship\" / \"a pencil\" is a "
+                 "rocket at both sizes, \"an old man\" / \"dog\" a yellow face with no dog. Hybrids are this "
+                 "model's weak point: few of its measured hybrids show both prompts (README).",
         "text": "Two more hybrids of the staff prompts.",
         "mnist-flow": "Two more digit pairs (far / close): 8 / 3 and 7 / 1, chosen because they share strokes. As in "
                       "A1.9a the far digit dominates at 28 px: on mnist-flow the 8 / 3 is an 8 (a 3 is the right "
