@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 from torch import nn
@@ -96,11 +96,9 @@ def steps_done(path: str | os.PathLike) -> int:
     if not path.is_file():
         return 0
     try:
-        with path.open("rb") as handle:
-            size = int.from_bytes(handle.read(8), "little")
-            header = json.loads(handle.read(size)) if 0 < size < 100_000_000 else {}
-        return int(json.loads(header["__metadata__"]["position"])["step"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
+        with safe_open(str(path), framework="pt") as handle:
+            return int(json.loads(handle.metadata()["position"])["step"])
+    except (OSError, SafetensorError, ValueError, KeyError, TypeError) as err:
         raise UserError(f"cannot read training checkpoint {path} ({str(err).splitlines()[0]})") from None
 
 
