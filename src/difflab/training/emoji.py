@@ -27,19 +27,17 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from .. import __version__
 from ..atomic import write_json
 from ..emoji_data import load_emoji
 from ..errors import UserError
 from ..models.emoji import export_emoji_model
 from ..models.emoji_unet import EmojiUNet
 from ..models.minilm import MiniLMEncoder
-from ..models.unet import count_parameters
 from ..paths import deepfloyd_path
-from ..runs import read_json, read_jsonl, write_config
+from ..runs import read_jsonl, write_config
 from .ema import EMA
 from .checkpoints import steps_done
-from .loop import Trainer, TrainResult, new_training_run, reopen_run
+from .loop import Trainer, TrainResult, new_training_run, read_run_config, reopen_run
 from .parallel import Precision, check_shards, start_processes
 
 MODEL_KIND = "emoji"
@@ -149,10 +147,7 @@ def resume_emoji(run_dir, *, quiet: bool = False, stop_after_steps: int | None =
     run extended from 6,000 to 12,000 steps is bit-identical to one asked for 12,000 steps at the start.
     """
     run_dir = Path(run_dir)
-    try:
-        config = EmojiConfig.from_dict(read_json(run_dir / "config.json", "training config"))
-    except UserError as err:
-        raise UserError(f"{run_dir / 'config.json'}: {err}") from None
+    config = read_run_config(run_dir, EmojiConfig.from_dict)
     processes = start_processes(config.device)
 
     def reopen() -> EmojiConfig:
@@ -262,14 +257,8 @@ class EmojiTrainer(Trainer):
         if not self.main:
             return TrainResult(self.run_dir, None, {}, main=False)
         lines = read_jsonl(self.run_dir / "stats.jsonl", "step")[-100:]
-        metrics = {"steps": self.pos.step, "images_seen": self._images_seen(),
-                   "final_train_loss": sum(r["loss"] for r in lines) / max(len(lines), 1),
-                   "wall_time_s": round(self.elapsed(), 1), "train_time_s": round(self.pos.train_s, 1),
-                   "train_img_per_s": round(self._images_seen() / max(self.pos.train_s, 1e-9), 1),
-                   "parameters": count_parameters(self.net), "weights": "ema" if self.ema else "raw",
-                   "device": str(self.device), "processes": self.procs.world, "precision": self.precision.name,
-                   "threads": self.cfg.threads or torch.get_num_threads(),
-                   "difflab": __version__, "torch": torch.__version__}
+        metrics = {**self.run_metrics(), "final_train_loss": sum(r["loss"] for r in lines) / max(len(lines), 1),
+                   "weights": "ema" if self.ema else "raw"}
         net = self.ema.net if self.ema is not None else self.net
         model_file = export_emoji_model(self.run_dir / "model.safetensors", net, self.cfg, self.chars,
                                         self.captions, {"train_config": self.cfg.to_dict(), "metrics": metrics})

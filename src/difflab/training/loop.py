@@ -93,6 +93,14 @@ def new_training_run(processes: Processes, out, prefix: str, config: dict, runs_
     return processes.main_first(make)
 
 
+def read_run_config(run_dir: Path, from_dict):
+    """A run folder's config.json through `from_dict`; one line naming the file when it is not one."""
+    try:
+        return from_dict(read_json(run_dir / "config.json", "training config"))
+    except UserError as err:
+        raise UserError(f"{run_dir / 'config.json'}: {err}") from None
+
+
 def reopen_run(run_dir: Path) -> None:
     """Before a resume (main process): remove what writes killed mid-way left; keep the folder on failure."""
     for folder in (run_dir, run_dir / "checkpoints"):
@@ -107,10 +115,7 @@ def resume(run_dir, *, quiet: bool = False, stop_after_steps: int | None = None)
         raise UserError(f"{run_dir} is not a training run folder (no config.json)")
     if (run_dir / "metrics.json").is_file():
         raise UserError(f"the run in {run_dir} has already finished; nothing to resume")
-    try:
-        config = TrainConfig.from_dict(read_json(run_dir / "config.json", "training config"))
-    except UserError as err:
-        raise UserError(f"{run_dir / 'config.json'}: {err}") from None
+    config = read_run_config(run_dir, TrainConfig.from_dict)
     data, processes = _prepare(config)
     if processes.is_main:
         reopen_run(run_dir)
@@ -359,15 +364,9 @@ class Trainer:
             return TrainResult(self.run_dir, None, {}, main=False)
         cfg = self.cfg
         epochs = read_jsonl(self.run_dir / "epochs.jsonl", "epoch")
-        metrics = {"steps": self.pos.step, "epochs": cfg.epochs, "images_seen": self._images_seen(),
-                   "final_train_loss": epochs[-1]["train_loss"],
+        metrics = {**self.run_metrics(), "epochs": cfg.epochs, "final_train_loss": epochs[-1]["train_loss"],
                    **{k: v for k, v in epochs[-1].items() if k.startswith("test_loss")},
-                   "wall_time_s": round(self.elapsed(), 1), "train_time_s": round(self.pos.train_s, 1),
-                   "train_img_per_s": round(self._images_seen() / max(self.pos.train_s, 1e-9), 1),
-                   "parameters": count_parameters(self.net), "weights": cfg.export_weights,
-                   "device": str(self.device), "processes": self.procs.world, "precision": self.precision.name,
-                   "threads": cfg.threads or torch.get_num_threads(),
-                   "difflab": __version__, "torch": torch.__version__}
+                   "weights": cfg.export_weights}
         metrics.update(save_final_figures(self.run_dir / "figures", cfg.kind, self.exported(), self.test_images,
                                           self.images.cpu(), cfg.sample_seed))
         records = {"train_config": cfg.to_dict(), "metrics": metrics}
@@ -379,6 +378,16 @@ class Trainer:
         return TrainResult(self.run_dir, model_file, metrics)
 
     # ---------------------------------------------------------------- helpers
+    def run_metrics(self) -> dict:
+        """What every finished run records of how it trained (its kind adds losses and weights)."""
+        seen = self._images_seen()
+        return {"steps": self.pos.step, "images_seen": seen, "wall_time_s": round(self.elapsed(), 1),
+                "train_time_s": round(self.pos.train_s, 1),
+                "train_img_per_s": round(seen / max(self.pos.train_s, 1e-9), 1),
+                "parameters": count_parameters(self.net), "device": str(self.device), "processes": self.procs.world,
+                "precision": self.precision.name, "threads": self.cfg.threads or torch.get_num_threads(),
+                "difflab": __version__, "torch": torch.__version__}
+
     def exported(self):
         return self.ema.net if self.ema is not None and self.cfg.export_weights == "ema" else self.net
 
