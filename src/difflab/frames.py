@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .data.display import make_grid, save_gif as write_gif, save_image, to_pil
+from .data.display import display_zoom, make_grid, save_gif as write_gif, save_image, to_pil
 from .sampling import StepState
 
 
@@ -67,17 +67,18 @@ def frame_picture(frame: Frame, padding: int = 1) -> Tensor:
 
 
 def save_gif(frames: list[Frame], path: str | os.PathLike, value_range: tuple[float, float],
-             duration_ms: int = 120, hold_ms: int = 1000, loop: int = 0, min_size: int = 128) -> Path:
-    """An animated GIF of the frames (last one held `hold_ms`), upscaled to ≥ `min_size` px, atomically."""
+             duration_ms: int = 120, hold_ms: int = 1000, loop: int = 0) -> Path:
+    """An animated GIF of the frames (last one held `hold_ms`), zoomed as figures are (`display_zoom`), atomically."""
     if not frames:
         raise ValueError("no frames to write")
     pictures = [to_pil(frame_picture(f), value_range) for f in frames]
-    scale = max(1, -(-min_size // max(1, min(pictures[0].size))))
+    scale = display_zoom(frames[0].x_t.shape[-1])
     pictures = [p.resize((p.width * scale, p.height * scale), Image.Resampling.NEAREST) for p in pictures]
     return write_gif(pictures, path, duration_ms, hold_ms, loop=loop)
 
 
 def save_strip(frames: list[Frame], path: str | os.PathLike, value_range: tuple[float, float]) -> Path:
-    """The frames left to right in one PNG (each frame: x_t above x̂0)."""
+    """The frames left to right in one PNG (each frame: x_t above x̂0), zoomed as figures are."""
     pictures = torch.stack([frame_picture(f) for f in frames])
-    return save_image(make_grid(pictures, nrow=len(frames), padding=2), path, value_range)
+    return save_image(make_grid(pictures, nrow=len(frames), padding=2), path, value_range,
+                      zoom=display_zoom(frames[0].x_t.shape[-1]))

@@ -88,6 +88,8 @@ def test_every_command_runs_and_remakes_its_images(tmp_path, model_files, monkey
         last = recs[-1]
         assert remake(last, tmp_path / f"{name}-again") == (run / last["image"]).read_bytes(), name
     assert (tmp_path / "anagram" / "anagram-seed0.gif").is_file()
+    with Image.open(tmp_path / "sdedit" / "strip.png") as strip, Image.open(tmp_path / "sdedit" / "original.png") as one:
+        assert one.size == (28, 28) and strip.height >= 5 * 28  # figures of 28-px digits are zoomed ×5, images not
     assert {r["procedure"] for r in records(tmp_path / "denoise")} == {
         "denoise/noisy", "denoise/iterative", "denoise/one_step", "denoise/blur"}
     inpainted = np.asarray(Image.open(tmp_path / "inpaint" / "inpaint-seed0.png"))

@@ -400,6 +400,16 @@ def test_save_image_of_a_batch_writes_a_grid(tmp_path):
         assert saved.mode == "L" and saved.size == (3 * 30 + 2, 2 * 30 + 2)
 
 
+def test_a_zoomed_grid_repeats_each_pixel_and_box_shrinks_back_exactly(tmp_path):
+    images = torch.rand(3, 3, 8, 8) * 2 - 1
+    plain = data.save_image(images, tmp_path / "plain.png", nrow=3)
+    zoomed = data.save_image(images, tmp_path / "zoomed.png", nrow=3, zoom=data.display.display_zoom(8))
+    with Image.open(plain) as a, Image.open(zoomed) as b:
+        assert b.size == (16 * a.size[0], 16 * a.size[1])
+        assert np.array_equal(np.asarray(b.resize(a.size, Image.Resampling.BOX)), np.asarray(a))
+    assert [data.display.display_zoom(n) for n in (28, 32, 64, 256)] == [5, 4, 2, 1]
+
+
 def test_to_pil_clips_and_converts():
     picture = data.to_pil(torch.tensor([[[-3.0, 0.0], [1.0, 5.0]]]).expand(3, 2, 2))
     assert picture.mode == "RGB" and np.asarray(picture)[..., 0].tolist() == [[0, 128], [255, 255]]

@@ -19,6 +19,7 @@ import torch
 
 from .. import validate
 from ..data import save_image
+from ..data.display import display_zoom
 from ..defaults import GRID_STEPS, GUIDANCE, default_guidance as course_guidance, fast_sampling, unprompted
 from ..errors import UserError
 from ..frames import FrameRecorder, save_gif, save_strip
@@ -267,7 +268,10 @@ def _quote(arg: str) -> str:
 
 
 def save(run: Path, name: str, images: torch.Tensor, s: Setup, nrow: int | None = None) -> str:
-    save_image(images.detach().cpu(), run / name, s.value_range, nrow=nrow)
+    """One image at the model's own size (the exact pixels other commands read back), or, with `nrow`,
+    a figure of several (panel, strip, grid, views) zoomed so small models' pictures are seen."""
+    zoom = 1 if nrow is None else display_zoom(s.model.image_shape[-1])
+    save_image(images.detach().cpu(), run / name, s.value_range, nrow=nrow, zoom=zoom)
     return name
 
 

@@ -71,19 +71,31 @@ def make_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2, pad_value: 
     return grid
 
 
+FIGURE_CELL_PX = 128  # the smallest picture a figure shows without zooming in (a 32-px emoji: ×4)
+
+
+def display_zoom(image_size: int, cell: int = FIGURE_CELL_PX) -> int:
+    """The integer factor that shows `image_size`-px pictures at ≥ `cell` px in a figure (1 when they are)."""
+    return max(1, math.ceil(cell / max(image_size, 1)))
+
+
 def save_image(images: torch.Tensor, path: str | os.PathLike, value_range: tuple[float, float] = (-1.0, 1.0),
-               overwrite: bool = False, nrow: int | None = None) -> Path:
+               overwrite: bool = False, nrow: int | None = None, zoom: int = 1) -> Path:
     """Write one image (C, H, W)/(1, C, H, W), or a batch as a grid, to a PNG file, atomically.
 
-    A batch of N > 1 becomes make_grid(images, nrow or ceil(sqrt(N))). An existing file is replaced
-    only with overwrite=True.
+    A batch of N > 1 becomes make_grid(images, nrow or ceil(sqrt(N))). zoom > 1 repeats every pixel
+    zoom × zoom times (nearest neighbour: the pixels stay exact, only bigger). An existing file is
+    replaced only with overwrite=True.
     """
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise UserError(f"{path}: images are saved as PNG; give the file a .png name")
     if images.ndim == 4 and images.shape[0] > 1:
         images = make_grid(images, nrow or math.ceil(math.sqrt(images.shape[0])))
-    return save_png(to_pil(images, value_range), path, overwrite)
+    picture = to_pil(images, value_range)
+    if zoom > 1:
+        picture = picture.resize((picture.width * zoom, picture.height * zoom), Image.Resampling.NEAREST)
+    return save_png(picture, path, overwrite)
 
 
 def save_png(picture: Image.Image, path: str | os.PathLike, overwrite: bool = False) -> Path:
