@@ -43,21 +43,6 @@ def test_corrupt_cache_is_rebuilt_with_one_line(tmp_path, capsys):
     assert load_file(str(file))["pixels"].shape[0] == len(emoji_data.VOCABULARY)
 
 
-def test_coverage_swaps_the_paper_for_any_background():
-    """behind(render, 1 − coverage, black) is the glyph composited on black by Pillow itself (to 1/255)."""
-    from PIL import Image
-
-    data = emoji_data.load_emoji()
-    i = emoji_data.VOCABULARY.index("💀")  # white bone on white paper: only the coverage tells them apart
-    glyph, side = emoji_data._glyph(emoji_data.VOCABULARY[i], None)
-    square = Image.new("RGBA", (side, side), (0, 0, 0, 255))
-    square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
-    pil = torch.from_numpy(np.array(square.convert("RGB").resize((32, 32), Image.Resampling.BOX)))
-    ours = emoji_data.behind(data.images[i:i + 1], data.clear[i:i + 1], -torch.ones(1, 3, 32, 32))
-    assert (ours[0] - pil.permute(2, 0, 1).float().div(127.5).sub(1)).abs().max() <= 1.01 / 127.5
-    assert data.clear.shape == (len(data), 1, 32, 32) and (data.clear[:, :, 0, 0] == 1).all()
-
-
 def test_missing_font_is_one_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(emoji_data, "FONT_PATHS", (tmp_path / "none.ttf",))
     with pytest.raises(UserError, match="fonts-noto-color-emoji"):
@@ -220,39 +205,6 @@ def test_batches_drop_captions_at_p_uncond(tmp_path):
     assert x0.shape == noise.shape == (400, 3, 32, 32) and t.min() >= 0 and t.max() < 1000
     again = trainer.batch(generator(cfg.seed, STREAM_STEP, 0), 400)[0]
     assert torch.equal(again, x0), "a step's batch depends on the step alone"
-
-
-def test_backgrounds_start_at_their_step_and_leave_earlier_steps_alone(tmp_path):
-    from difflab.training.emoji import EmojiTrainer
-    from difflab.training.loop import STREAM_STEP, generator
-
-    plain = EmojiTrainer(_tiny_config(batch_size=64), tmp_path / "a", quiet=True, stop_after=None)
-    later = EmojiTrainer(_tiny_config(batch_size=64, backgrounds=0.5, backgrounds_from=3), tmp_path / "b",
-                         quiet=True, stop_after=None)
-    draw = lambda trainer, step: trainer.batch(generator(0, STREAM_STEP, step), 64)  # noqa: E731
-    later.pos.step = plain.pos.step = 2
-    assert all(torch.equal(u, v) for u, v in zip(draw(plain, 2), draw(later, 2)))
-    later.pos.step = plain.pos.step = 3
-    white, mixed = draw(plain, 3)[0], draw(later, 3)[0]
-    changed = (white - mixed).abs().flatten(1).amax(1) > 0.05
-    assert 0.3 < changed.float().mean() < 0.7  # about half the batch, as asked
-    assert ((mixed - white)[~changed] == 0).all() and (mixed[changed] < 0.99).float().mean() > (white < 0.99).float().mean()
-
-
-def test_backgrounds_may_be_added_to_a_run_only_from_its_checkpoint_on(tmp_path, capsys):
-    from difflab.cli import main
-    from difflab.training.emoji import train_emoji
-
-    train_emoji(_tiny_config(steps=4), tmp_path / "four", quiet=True)
-    config = json.loads((tmp_path / "four" / "config.json").read_text())
-    (tmp_path / "four" / "config.json").write_text(json.dumps({**config, "backgrounds": 0.5, "backgrounds_from": 3}))
-    assert main(["train", "--resume", str(tmp_path / "four"), "--steps", "6", "--quiet"]) == 2
-    assert "different config" in capsys.readouterr().err  # steps 3 and 4 were trained on white
-    (tmp_path / "four" / "config.json").write_text(json.dumps({**config, "backgrounds": 0.5, "backgrounds_from": 4}))
-    assert main(["train", "--resume", str(tmp_path / "four"), "--steps", "6", "--quiet"]) == 0
-    whole = train_emoji(_tiny_config(steps=6, backgrounds=0.5, backgrounds_from=4), tmp_path / "whole", quiet=True)
-    a, b = load_file(str(whole.model_file)), load_file(str(tmp_path / "four" / "model.safetensors"))
-    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_cli_presets(tmp_path, capsys):

@@ -21,9 +21,7 @@ in a square with a 6 % margin, composited on *white* (the paper of the course's 
 IF's samples of objects; mid-grey would make negated anagram views look alike) and downsampled
 with a box filter to `SIZE` px. 32 px: IF stage I is 64 px, but a 64-px UNet costs ~4× per image
 and the shipped model trains on one CPU thread (issue 16's measurements). Tensors are float32
-in [-1, 1] (IF's range), (N, 3, SIZE, SIZE); class i is `VOCABULARY[i]`. Beside them, each glyph's
-coverage (its alpha, downsampled alike) says where paper shows, so training can put something else
-behind an emoji (`behind`; `training/emoji.py`'s backgrounds).
+in [-1, 1] (IF's range), (N, 3, SIZE, SIZE); class i is `VOCABULARY[i]`.
 
 The rendering is deterministic and is cached once in ``$DIFFLAB_DATA/emoji`` (default
 ``~/.cache/difflab/emoji``) as safetensors, written atomically; an unreadable or stale cache is
@@ -45,14 +43,13 @@ import torch
 
 from .atomic import atomic_write
 from .errors import UserError
-from .filters import gaussian_blur
 
 FONT_PATHS = (Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"),
               Path("/usr/share/fonts/noto/NotoColorEmoji.ttf"))
 FONT_SIZE = 109  # the only size of the font's colour bitmaps
 SIZE = 32
 MARGIN = 0.06
-FORMAT = "difflab-emoji-data/2"  # /2: the glyphs' coverage beside the pixels
+FORMAT = "difflab-emoji-data/1"
 
 # Hand-picked vocabulary: (emoji, extra captions beyond its CLDR name and aliases).
 _PICKS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -139,8 +136,8 @@ def find_font() -> Path:
                     f"(looked for {FONT_PATHS[0]})")
 
 
-def _glyph(char: str, font_path: Path | None):
-    """The glyph cropped to its alpha box and the side of its square (the glyph plus the margin)."""
+def render(char: str, size: int = SIZE, font_path: Path | None = None):
+    """One emoji as an RGB PIL image `size`×`size` on white (see the module docstring)."""
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.truetype(str(font_path or find_font()), FONT_SIZE)
@@ -150,54 +147,10 @@ def _glyph(char: str, font_path: Path | None):
     if box is None:
         raise UserError(f"the emoji font draws nothing for {char!r}")
     glyph = canvas.crop(box)
-    return glyph, round(max(glyph.size) / (1 - 2 * MARGIN))
-
-
-def render(char: str, size: int = SIZE, font_path: Path | None = None):
-    """One emoji as an RGB PIL image `size`×`size` on white (see the module docstring)."""
-    from PIL import Image
-
-    glyph, side = _glyph(char, font_path)
+    side = round(max(glyph.size) / (1 - 2 * MARGIN))
     square = Image.new("RGBA", (side, side), (255, 255, 255, 255))
     square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
     return square.convert("RGB").resize((size, size), Image.Resampling.BOX)
-
-
-def coverage(char: str, size: int = SIZE, font_path: Path | None = None) -> np.ndarray:
-    """How much of each pixel of `render(char)` the glyph covers: its alpha, box-downsampled the same
-    way, uint8 (size, size). The rendering is paper + coverage·(glyph − paper), so swapping the paper
-    for a background b gives render + (1 − coverage)·(b − white) (`behind`)."""
-    from PIL import Image
-
-    glyph, side = _glyph(char, font_path)
-    square = Image.new("RGBA", (side, side), (255, 255, 255, 0))
-    square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
-    return np.asarray(square.getchannel("A").resize((size, size), Image.Resampling.BOX))
-
-
-def behind(images: torch.Tensor, clear: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
-    """Emoji (N, 3, S, S) on white with the paper replaced by `background`: x + clear·(b − 1), where
-    clear = 1 − coverage (N, 1, S, S) in [0, 1] (values in [-1, 1], white = 1)."""
-    return images + clear * (background - 1)
-
-
-BACKGROUND_KERNEL, BACKGROUND_SIGMA = 17, (1.5, 3.5)  # about the emoji model's hybrid blur (17, σ = 2)
-
-
-def before_blurred_emoji(x0: torch.Tensor, clear: torch.Tensor, pool: torch.Tensor, share: float,
-                         g: torch.Generator) -> torch.Tensor:
-    """About `share` of the batch x0 (with its `clear`) put before a blurred emoji drawn from `pool`
-    (σ ~ U[1.5, 3.5]) instead of white paper; every draw comes from `g`, in a fixed order."""
-    size, device = x0.shape[0], g.device
-    chosen = torch.rand(size, generator=g, device=device) < share
-    other = torch.randint(0, len(pool), (size,), generator=g, device=device)
-    low, high = BACKGROUND_SIGMA
-    sigmas = low + (high - low) * torch.rand(size, generator=g, device=device)
-    out = x0.clone()
-    for i in chosen.nonzero().flatten().tolist():
-        blurred = gaussian_blur(pool[other[i]][None], BACKGROUND_KERNEL, float(sigmas[i]))
-        out[i] = behind(x0[i][None], clear[i][None], blurred)[0]
-    return out
 
 
 @dataclass(frozen=True)
@@ -208,7 +161,6 @@ class EmojiDataset:
     labels: torch.Tensor
     chars: tuple[str, ...]
     captions: tuple[tuple[str, ...], ...]
-    clear: torch.Tensor | None = None  # (N, 1, S, S) in [0, 1]: 1 − the glyph's coverage, where paper shows
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -242,43 +194,38 @@ def load_emoji(size: int = SIZE, folder: str | os.PathLike | None = None) -> Emo
     font = find_font()
     key = _key(size, font)
     file = Path(folder or cache_dir()) / f"emoji-{size}px-{key}.safetensors"
-    cached = _read_cache(file, size)
-    if cached is None:
-        cached = {"pixels": np.stack([np.asarray(render(char, size, font)) for char in VOCABULARY]),
-                  "coverage": np.stack([coverage(char, size, font) for char in VOCABULARY])}
-        _write_cache(file, cached)
-    images = torch.from_numpy(cached["pixels"]).permute(0, 3, 1, 2).float().div(127.5).sub(1).contiguous()
-    clear = 1 - torch.from_numpy(cached["coverage"])[:, None].float().div(255)
-    data = EmojiDataset(images, torch.arange(len(VOCABULARY)), VOCABULARY, tuple(captions(c) for c in VOCABULARY),
-                        clear)
+    pixels = _read_cache(file, size)
+    if pixels is None:
+        pixels = np.stack([np.asarray(render(char, size, font)) for char in VOCABULARY])
+        _write_cache(file, pixels)
+    images = torch.from_numpy(pixels).permute(0, 3, 1, 2).float().div(127.5).sub(1).contiguous()
+    data = EmojiDataset(images, torch.arange(len(VOCABULARY)), VOCABULARY, tuple(captions(c) for c in VOCABULARY))
     if folder is None:
         _LOADED[size] = data
     return data
 
 
-def _read_cache(file: Path, size: int) -> dict[str, np.ndarray] | None:
+def _read_cache(file: Path, size: int) -> np.ndarray | None:
     from safetensors.numpy import load_file
 
     if not file.is_file():
         return None
     try:
-        cached = load_file(str(file))
-        shapes = {"pixels": (len(VOCABULARY), size, size, 3), "coverage": (len(VOCABULARY), size, size)}
-        for name, shape in shapes.items():
-            if cached[name].shape != shape or cached[name].dtype != np.uint8:
-                raise ValueError(f"{name} of shape {cached[name].shape}")
-        return cached
+        pixels = load_file(str(file))["pixels"]
+        if pixels.shape != (len(VOCABULARY), size, size, 3) or pixels.dtype != np.uint8:
+            raise ValueError(f"shape {pixels.shape}")
+        return pixels
     except Exception as err:  # noqa: BLE001 - any unreadable cache is rebuilt
         print(f"difflab: the emoji cache {file} is unreadable ({str(err).splitlines()[0] if str(err) else 'corrupt'}); "
               "rendering it again", file=sys.stderr)
         return None
 
 
-def _write_cache(file: Path, arrays: dict[str, np.ndarray]) -> None:
+def _write_cache(file: Path, pixels: np.ndarray) -> None:
     from safetensors.numpy import save
 
     try:
         with atomic_write(file, overwrite=True) as handle:
-            handle.write(save({k: np.ascontiguousarray(v) for k, v in arrays.items()}, metadata={"format": FORMAT}))
+            handle.write(save({"pixels": np.ascontiguousarray(pixels)}, metadata={"format": FORMAT}))
     except UserError:
         pass  # an unwritable cache only costs rendering again next time

@@ -3,8 +3,6 @@
     for step:                                  lr = lr₀·min(1, (step + 1)/warmup)
         g = generator(seed, step)              batch, caption, dropout, shift, t and ε from one generator
         x0 = shift(emoji[idx], g)              ±`shift` px, white padding (augmentation)
-        x0 = behind(x0, blur(emoji[other]))    from step `backgrounds_from`, a `backgrounds` share of the
-                                               batch stands before a blurred other emoji (σ ~ U[1.5, 3.5])
         c = MiniLM(caption) or 0 (p_uncond)    classifier-free guidance's null prompt is the zero row
         x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε,  t ~ U{0..999} on the cosine path (spec §2.1)
         loss = ‖ε − ε_θ(x_t, t, c)‖²           (DDPM's L_simple; fixed variance at sampling)
@@ -13,12 +11,6 @@
 The loop itself is Part B's (`loop.Trainer`: exact resume, the divergence check, a full disk,
 several processes, precision); this module says what differs: the data (emoji and their captions'
 MiniLM embeddings), the net, the step's batch and loss, the warm-up schedule and the exported file.
-Backgrounds: emoji on white never show a picture with something behind it, which a hybrid is (a
-blurred emoji seen from afar under another's edges): the shipped model, trained 13,650 steps on white,
-drew 3 % of measured hybrids. The last steps put a third of the emoji before a blurred other emoji
-(README, "The emoji model", for what it measured). Each background is drawn after the step's other
-draws, so the steps before `backgrounds_from` are the same as in a run without them.
-
 A run is one "epoch" of `steps` optimizer steps, each drawing its own batch from (seed, step), so
 `--resume` continues bit-identically on the same machine and thread count. The run folder holds
 config.json (with ``"model": "emoji"``), stats.jsonl, checkpoints/latest.safetensors, and at the
@@ -36,7 +28,7 @@ import torch
 from torch.nn import functional as F
 
 from ..atomic import write_json
-from ..emoji_data import before_blurred_emoji, load_emoji
+from ..emoji_data import load_emoji
 from ..errors import UserError
 from ..models.emoji import export_emoji_model
 from ..models.emoji_unet import EmojiUNet
@@ -75,8 +67,6 @@ class EmojiConfig:
     device: str = "auto"  # a GPU when one is visible (`parallel.start_processes`)
     precision: str = "fp32"  # or bf16 / fp16 / mixed, as `difflab train --precision`
     vocabulary_size: int = 0  # train on the first this many emoji of VOCABULARY (0: all)
-    backgrounds: float = 0.0  # the share of each batch put before a blurred other emoji …
-    backgrounds_from: int = 0  # … from this step on
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -85,8 +75,6 @@ class EmojiConfig:
                 (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1)"), (self.shift >= 0, "shift must be ≥ 0"),
                 (self.checkpoint_every >= 0, "checkpoint_every must be ≥ 0"), (self.threads >= 0, "threads ≥ 0"),
                 (self.vocabulary_size >= 0, "vocabulary_size must be ≥ 0"),
-                (0 <= self.backgrounds <= 1, "backgrounds must be in [0, 1]"),
-                (self.backgrounds_from >= 0, "backgrounds_from must be ≥ 0"),
                 (self.image_size % 2 ** (len(self.channels) - 1) == 0, "image_size must halve at every level")]
         for ok, message in need:
             if not ok:
@@ -218,7 +206,6 @@ class EmojiTrainer(Trainer):
         data = load_emoji(cfg.image_size)
         keep = cfg.vocabulary_size or len(data)
         self.images = data.images[:keep].to(self.device)
-        self.clear = data.clear[:keep].to(self.device)
         self.chars, self.captions = data.chars[:keep], data.captions[:keep]
         self.embeddings, self.starts, self.counts = (v.to(self.device) for v in caption_table(self.captions))
         self.path = deepfloyd_path()
@@ -229,17 +216,9 @@ class EmojiTrainer(Trainer):
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.ema = EMA(self.net, cfg.ema_decay, cfg.ema_warmup) if cfg.ema_decay > 0 and self.main else None
         # an extension (a larger --steps) only moves the end; a key added since (with its default) is the same
-        self.restore(resuming, self.continues)
+        self.restore(resuming, lambda saved: EmojiConfig.from_dict(saved).replace(steps=cfg.steps) == cfg)
         self.pos.epoch, self.pos.batch = 0, self.pos.step  # the step alone places a run (and extends a finished one)
         check_shards(cfg.batch_size, cfg.batch_size, self.procs.world)
-
-    def continues(self, saved: dict) -> bool:
-        """Whether a checkpoint's config leads to this one: they may differ only in what steps after it
-        use — the end (an extension), and backgrounds added from the checkpoint's step or later."""
-        old = EmojiConfig.from_dict(saved).replace(steps=self.cfg.steps)
-        if old.backgrounds == 0 and self.cfg.backgrounds_from >= self.pos.step:
-            old = old.replace(backgrounds=self.cfg.backgrounds, backgrounds_from=self.cfg.backgrounds_from)
-        return old == self.cfg
 
     def schedule(self) -> tuple[int, int]:
         return 1, self.cfg.steps
@@ -257,12 +236,9 @@ class EmojiTrainer(Trainer):
         pick = (torch.rand(size, generator=g, device=g.device) * self.counts[idx]).long()
         keep = torch.rand(size, generator=g, device=g.device) >= cfg.p_uncond
         text = self.embeddings[self.starts[idx] + pick] * keep[:, None]
-        shifted = shift_batch(torch.cat([self.images[idx], self.clear[idx]], 1), cfg.shift, g)  # white = clear
-        x0, clear = shifted[:, :3], shifted[:, 3:]
+        x0 = shift_batch(self.images[idx], cfg.shift, g)
         t = torch.randint(0, self.path.num_train_steps, (size,), generator=g, device=g.device)
         noise = torch.randn(x0.shape, generator=g, device=g.device)
-        if cfg.backgrounds and self.pos.step >= cfg.backgrounds_from:
-            x0 = before_blurred_emoji(x0, clear, self.images, cfg.backgrounds, g)
         return x0, t, text, noise
 
     def step_loss(self, index, size: int, rows: slice, g: torch.Generator) -> torch.Tensor:
