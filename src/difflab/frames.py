@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from PIL import Image
 from torch import Tensor
 
-from .data.display import display_zoom, make_grid, save_gif as write_gif, save_image, to_pil
+from .data.display import display_zoom, make_grid, save_gif as write_gif, save_image, to_pil, zoomed
 from .sampling import StepState
 
 
@@ -71,9 +70,8 @@ def save_gif(frames: list[Frame], path: str | os.PathLike, value_range: tuple[fl
     """An animated GIF of the frames (last one held `hold_ms`), zoomed as figures are (`display_zoom`), atomically."""
     if not frames:
         raise ValueError("no frames to write")
-    pictures = [to_pil(frame_picture(f), value_range) for f in frames]
-    scale = display_zoom(frames[0].x_t.shape[-1])
-    pictures = [p.resize((p.width * scale, p.height * scale), Image.Resampling.NEAREST) for p in pictures]
+    zoom = display_zoom(frames[0].x_t.shape[-1])
+    pictures = [zoomed(to_pil(frame_picture(f), value_range), zoom) for f in frames]
     return write_gif(pictures, path, duration_ms, hold_ms, loop=loop)
 
 

@@ -79,6 +79,12 @@ def display_zoom(image_size: int, cell: int = FIGURE_CELL_PX) -> int:
     return max(1, math.ceil(cell / max(image_size, 1)))
 
 
+def zoomed(picture: Image.Image, zoom: int) -> Image.Image:
+    """`picture` with every pixel repeated zoom × zoom times (nearest neighbour: exact, only bigger)."""
+    return picture if zoom <= 1 else picture.resize((picture.width * zoom, picture.height * zoom),
+                                                     Image.Resampling.NEAREST)
+
+
 def save_image(images: torch.Tensor, path: str | os.PathLike, value_range: tuple[float, float] = (-1.0, 1.0),
                overwrite: bool = False, nrow: int | None = None, zoom: int = 1) -> Path:
     """Write one image (C, H, W)/(1, C, H, W), or a batch as a grid, to a PNG file, atomically.
@@ -92,10 +98,7 @@ def save_image(images: torch.Tensor, path: str | os.PathLike, value_range: tuple
         raise UserError(f"{path}: images are saved as PNG; give the file a .png name")
     if images.ndim == 4 and images.shape[0] > 1:
         images = make_grid(images, nrow or math.ceil(math.sqrt(images.shape[0])))
-    picture = to_pil(images, value_range)
-    if zoom > 1:
-        picture = picture.resize((picture.width * zoom, picture.height * zoom), Image.Resampling.NEAREST)
-    return save_png(picture, path, overwrite)
+    return save_png(zoomed(to_pil(images, value_range), zoom), path, overwrite)
 
 
 def save_png(picture: Image.Image, path: str | os.PathLike, overwrite: bool = False) -> Path:

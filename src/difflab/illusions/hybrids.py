@@ -34,11 +34,16 @@ def grey(x: Tensor) -> Tensor:
     return x.mean(dim=1, keepdim=True).expand_as(x)
 
 
-def hybrid_blur(model) -> tuple[int, float]:
-    """(kernel, σ) of a hybrid on `model` unless told: the model's own measured blur (`hybrid_blur` in
-    its file: the emoji model's), else the course's 33 / 2 at 64 px scaled to its size."""
+def own_hybrid_blur(model) -> tuple[int, float] | None:
+    """(kernel, σ) that `model`'s file names for its hybrids (`hybrid_blur`: the emoji model's), or None."""
     own = getattr(model, "hybrid_blur", None)
-    return (int(own[0]), float(own[1])) if own else scaled_blur(model.image_shape[1])
+    return (int(own[0]), float(own[1])) if own else None
+
+
+def hybrid_blur(model) -> tuple[int, float]:
+    """(kernel, σ) of a hybrid on `model` unless told: the model's own measured blur, else the course's
+    33 / 2 at 64 px scaled to its size."""
+    return own_hybrid_blur(model) or scaled_blur(model.image_shape[1])
 
 
 def factorization(kind: str, image_shape: tuple[int, int, int], kernel_size: int | None = None,

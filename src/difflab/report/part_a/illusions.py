@@ -8,7 +8,7 @@ import torch
 from ...editing import sample
 from ...filters import downsample
 from ...illusions.anagrams import MultiViewDenoiser, view_clean
-from ...illusions.hybrids import FactorizedDenoiser, hybrid_blur
+from ...illusions.hybrids import FactorizedDenoiser, hybrid_blur, own_hybrid_blur
 from ...illusions.views import get_view
 from ...sampling import NoiseSource
 from ..figures import auto_zoom, grid_figure
@@ -55,7 +55,7 @@ def hybrids(ctx: TourContext, section: Section, conditions: str, seed_offset: in
     seeds = ctx.seeds(len(pairs), seed_offset)
     k, s = hybrid_blur(P.model)
     origin = (f"this model's own; the course's 33 / 2 scaled to {P.size} px leaves the close-up prompt only edges"
-              if getattr(P.model, "hybrid_blur", None) else f"the course's 33 / 2 scaled to {P.size} px")
+              if own_hybrid_blur(P.model) else f"the course's 33 / 2 scaled to {P.size} px")
     factor = 2 if P.size <= 32 else 4
     with torch.inference_mode():
         x = torch.cat([sample(FactorizedDenoiser(P.denoiser(True), P.cond(far), P.cond(near)), P.loop_grid,
