@@ -207,6 +207,56 @@ def test_batches_drop_captions_at_p_uncond(tmp_path):
     assert torch.equal(again, x0), "a step's batch depends on the step alone"
 
 
+def test_a_low_band_swap_is_the_details_over_another_emojis_low_band():
+    """other_low_band = clamp(highpass_σ(x0) + lowpass_σ(other)) for the chosen share, x0 elsewhere."""
+    from difflab.filters import highpass, lowpass
+
+    images = emoji_data.load_emoji().images
+    x0, pool = images[:64], images[100:101]  # a pool of one: every swap takes its low band
+    swapped = emoji_data.other_low_band(x0, pool, 1.0, torch.Generator().manual_seed(0), sigma=(2.0, 2.0))
+    assert torch.allclose(swapped, (highpass(x0, 17, 2.0) + lowpass(pool, 17, 2.0)).clamp(-1, 1), atol=1e-6)
+    half = emoji_data.other_low_band(x0, pool, 0.5, torch.Generator().manual_seed(0))
+    changed = (half - x0).abs().flatten(1).amax(1) > 1e-6
+    assert 0.25 < changed.float().mean() < 0.75 and torch.equal(half[~changed], x0[~changed])
+    assert torch.equal(emoji_data.other_low_band(x0, pool, 0.0, torch.Generator().manual_seed(0)), x0)
+
+
+def test_swaps_change_only_the_steps_from_their_first(tmp_path):
+    from difflab.training.emoji import EmojiTrainer
+    from difflab.training.loop import STREAM_STEP, generator
+
+    plain = EmojiTrainer(_tiny_config(batch_size=64), tmp_path / "a", quiet=True, stop_after=None)
+    later = EmojiTrainer(_tiny_config(batch_size=64, low_band_swaps=0.5, swaps_from=3), tmp_path / "b",
+                         quiet=True, stop_after=None)
+    draw = lambda trainer, step: trainer.batch(generator(0, STREAM_STEP, step), 64)  # noqa: E731
+    later.pos.step = plain.pos.step = 2
+    assert all(torch.equal(u, v) for u, v in zip(draw(plain, 2), draw(later, 2)))
+    later.pos.step = plain.pos.step = 3
+    (white, *rest), (mixed, *rest_swapped) = draw(plain, 3), draw(later, 3)
+    changed = (white - mixed).abs().flatten(1).amax(1) > 1e-6
+    assert 0.3 < changed.float().mean() < 0.7  # about half the batch, as asked
+    assert all(torch.equal(u, v) for u, v in zip(rest, rest_swapped))  # the same t, captions and noise
+
+
+def test_swaps_may_be_added_to_a_run_only_from_its_checkpoint_on(tmp_path, capsys):
+    from difflab.cli import main
+    from difflab.training.emoji import train_emoji
+
+    train_emoji(_tiny_config(steps=4), tmp_path / "four", quiet=True)
+    config = json.loads((tmp_path / "four" / "config.json").read_text())
+    (tmp_path / "four" / "config.json").write_text(json.dumps({**config, "low_band_swaps": 0.5, "swaps_from": 3}))
+    assert main(["train", "--resume", str(tmp_path / "four"), "--steps", "6", "--quiet"]) == 2
+    assert "different config" in capsys.readouterr().err  # steps 3 and 4 were trained without swaps
+    (tmp_path / "four" / "config.json").write_text(json.dumps({**config, "low_band_swaps": 0.5, "swaps_from": 4}))
+    assert main(["train", "--resume", str(tmp_path / "four"), "--steps", "6", "--quiet"]) == 0
+    whole = train_emoji(_tiny_config(steps=6, low_band_swaps=0.5, swaps_from=4), tmp_path / "whole", quiet=True)
+    a, b = load_file(str(whole.model_file)), load_file(str(tmp_path / "four" / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    plain = train_emoji(_tiny_config(steps=6), tmp_path / "plain", quiet=True)
+    c = load_file(str(plain.model_file))
+    assert not all(torch.equal(a[k], c[k]) for k in a)  # the swaps did change steps 5 and 6
+
+
 def test_cli_presets(tmp_path, capsys):
     from difflab.cli import main
     from difflab.training.emoji import EMOJI_PRESETS, emoji_preset
@@ -255,6 +305,19 @@ def test_shipped_model_samples_by_name(tmp_path):
         pytest.skip("no emoji model shipped in difflab/weights")
     assert main(["sample", "--model", "emoji", "--prompt", "rocket", "--quiet", "--out", str(tmp_path / "s")]) == 0
     assert (tmp_path / "s" / "sample-seed0.png").is_file()
+
+
+def test_the_emoji_preset_is_the_shipped_models_recipe():
+    """`difflab train emoji` makes the shipped model: its file records the same config (bar the device)."""
+    from difflab.checkpoints import load_model_file
+    from difflab.models.registry import builtin_models
+    from difflab.training.emoji import EMOJI_PRESETS, EmojiConfig
+
+    if "emoji" not in builtin_models():
+        pytest.skip("no emoji model shipped in difflab/weights")
+    _, _, records = load_model_file(builtin_models()["emoji"])
+    shipped = EmojiConfig.from_dict(records["train_config"]).replace(device="auto")
+    assert shipped == EMOJI_PRESETS["emoji"] and records["snapshot"]["step"] == shipped.steps
 
 
 # ---------------------------------------------------------------- the one loop's policies, on emoji runs

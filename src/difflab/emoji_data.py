@@ -43,6 +43,7 @@ import torch
 
 from .atomic import atomic_write
 from .errors import UserError
+from .filters import highpass, lowpass
 
 FONT_PATHS = (Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"),
               Path("/usr/share/fonts/noto/NotoColorEmoji.ttf"))
@@ -151,6 +152,26 @@ def render(char: str, size: int = SIZE, font_path: Path | None = None):
     square = Image.new("RGBA", (side, side), (255, 255, 255, 255))
     square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
     return square.convert("RGB").resize((size, size), Image.Resampling.BOX)
+
+
+SWAP_KERNEL, SWAP_SIGMA = 17, (1.5, 3.0)  # about the emoji model's hybrid blur (17, σ = 2)
+
+
+def other_low_band(x0: torch.Tensor, pool: torch.Tensor, share: float, g: torch.Generator,
+                   sigma: tuple[float, float] = SWAP_SIGMA) -> torch.Tensor:
+    """About `share` of the batch x0 with its low band swapped for that of an emoji drawn from `pool`:
+    highpass_σ(x0) + lowpass_σ(other), σ ~ U[sigma] (spec §2.11's split), clamped to [-1, 1]. The
+    caption stays x0's: a caption names an image's details, whatever its coarse layout. Every draw
+    comes from `g`, in a fixed order."""
+    size, device = x0.shape[0], g.device
+    chosen = torch.rand(size, generator=g, device=device) < share
+    other = torch.randint(0, len(pool), (size,), generator=g, device=device)
+    sigmas = sigma[0] + (sigma[1] - sigma[0]) * torch.rand(size, generator=g, device=device)
+    out = x0.clone()
+    for i in chosen.nonzero().flatten().tolist():
+        s = float(sigmas[i])
+        out[i] = (highpass(x0[i][None], SWAP_KERNEL, s) + lowpass(pool[other[i]][None], SWAP_KERNEL, s))[0]
+    return out.clamp(-1, 1)
 
 
 @dataclass(frozen=True)
