@@ -60,7 +60,7 @@ class EmojiConfig:
     attention: bool = True
     image_size: int = 32
     batch_size: int = 32
-    steps: int = 13650  # the shipped model (6,000 steps, then extended: README, "The emoji model")
+    steps: int = 16050  # the shipped model (6,000 steps, then extended: README, "The emoji model")
     lr: float = 5e-4
     warmup_steps: int = 200
     p_uncond: float = 0.1
@@ -110,11 +110,11 @@ class EmojiConfig:
         return dataclasses.replace(self, **changes)
 
 
-# The shipped model: `emoji` (its steps: README, "The emoji model"). `quick-emoji`: the first 32 emoji only, on
+# The shipped model: `emoji` (its steps and swaps: README, "The emoji model"). `quick-emoji`: the first 32 emoji only, on
 # two threads, at 3× the learning rate after a short warm-up — measured on 900 steps (README): lr 5e-4 drew
 # 10 % of its prompts recognisably, 1.5e-3 32 %, 3e-3 7 % (unstable) — for 1,600 steps (~12.5 min idle).
 EMOJI_PRESETS = {
-    "emoji": EmojiConfig(),
+    "emoji": EmojiConfig(low_band_swaps=0.35, swaps_from=13650),
     "quick-emoji": EmojiConfig(preset="quick-emoji", steps=1600, lr=1.5e-3, warmup_steps=50, threads=2,
                                checkpoint_every=100, vocabulary_size=32),
 }
