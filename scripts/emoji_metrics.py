@@ -29,7 +29,8 @@ from difflab.atomic import write_json  # noqa: E402
 from difflab.checkpoints import load_model_file, save_model_file  # noqa: E402
 from difflab.emoji_data import load_emoji  # noqa: E402
 from difflab.evaluation import load_classifier, save_classifier  # noqa: E402
-from difflab.evaluation.emoji_eval import evaluate_emoji, prompt_accuracy, train_emoji_classifier  # noqa: E402
+from difflab.evaluation.emoji_eval import (ILLUSION_SEEDS, evaluate_emoji, prompt_accuracy,  # noqa: E402
+                                           train_emoji_classifier)
 from difflab.models.registry import builtin_models, load_denoiser, weights_dir  # noqa: E402
 from difflab.training.emoji_export import export_checkpoint  # noqa: E402
 
@@ -139,7 +140,7 @@ def main() -> None:
     sh.add_argument("--threads", type=int, default=1)
     for p in (q, sh):
         p.add_argument("--per-prompt", type=int, default=4)
-        p.add_argument("--seeds", type=int, default=4)
+        p.add_argument("--seeds", type=int, default=ILLUSION_SEEDS)
     args = parser.parse_args()
     {"classifier": classifier, "quality": quality, "speed": speed, "ship": ship, "prompts": prompts}[args.what](args)
 

@@ -52,6 +52,7 @@ ANAGRAM_PAIRS = (("skull", "rocket"), ("dog face", "fire"), ("cat face", "christ
                  ("ghost", "banana"), ("rainbow", "snowman"), ("penguin", "strawberry"), ("octopus", "house"))
 ANAGRAM_VIEWS = ("flip", "rot180", "negate")
 JITTER = AugmentConfig(shift_px=2.0, rotate_deg=10.0, scale=0.1)
+ILLUSION_SEEDS = 8  # seeds per pair and view: 64 images per rate, ±6 points at 30 % (4 seeds: 28 vs 33 % on one model)
 FAR = 2  # the far view: area-averaged to 1/2 size, as the tour's "from afar" figure
 
 
@@ -138,7 +139,8 @@ def _label(name: str) -> int:
     return load_emoji().class_names.index(name)
 
 
-def anagram_rate(model, classifier: Classifier, seeds: int = 4, guidance: float = 7.0, seed: int = 0) -> dict:
+def anagram_rate(model, classifier: Classifier, seeds: int = ILLUSION_SEEDS, guidance: float = 7.0,
+                 seed: int = 0) -> dict:
     """Fraction of seeds whose both views are recognised, per view and overall."""
     guided = GuidedDenoiser(model, guidance)
     rates = {}
@@ -154,7 +156,8 @@ def anagram_rate(model, classifier: Classifier, seeds: int = 4, guidance: float 
     return rates
 
 
-def hybrid_rate(model, classifier: Classifier, seeds: int = 4, guidance: float = 7.0, seed: int = 0) -> float:
+def hybrid_rate(model, classifier: Classifier, seeds: int = ILLUSION_SEEDS, guidance: float = 7.0,
+                seed: int = 0) -> float:
     """Fraction of seeds whose far view shows the first prompt and near view the second."""
     guided, hits = GuidedDenoiser(model, guidance), []
     for far, near in ANAGRAM_PAIRS:
@@ -166,7 +169,7 @@ def hybrid_rate(model, classifier: Classifier, seeds: int = 4, guidance: float =
     return torch.cat(hits).mean().item()
 
 
-def evaluate_emoji(model, classifier: Classifier, per_prompt: int = 4, illusion_seeds: int = 4,
+def evaluate_emoji(model, classifier: Classifier, per_prompt: int = 4, illusion_seeds: int = ILLUSION_SEEDS,
                    guidance: float = 7.0, seed: int = 0) -> dict:
     """All of §6's quality numbers (speed is measured by running the commands: scripts/emoji_metrics.py)."""
     start = time.perf_counter()
