@@ -60,7 +60,7 @@ class EmojiConfig:
     attention: bool = True
     image_size: int = 32
     batch_size: int = 32
-    steps: int = 16050  # the shipped model (6,000 steps, then extended: README, "The emoji model")
+    steps: int = 17650  # the shipped model (6,000 steps, then extended: README, "The emoji model")
     lr: float = 5e-4
     warmup_steps: int = 200
     p_uncond: float = 0.1

@@ -38,30 +38,31 @@ SDEDIT = {
 }
 _EMOJI_SDEDIT = "Left to right the edit starts from less and less noise. "
 _EMOJI_PHOTO = ("The emoji model learned only emoji, so a photo is far outside what it knows: on the shipped emoji "
-                "the noisiest columns become an emoji in the photo's colours, and from i_start ≈ 7 the result is a "
+                "the noisiest columns become a blotchy emoji-like shape in the photo's colours, and below them a "
                 "mottled patchwork of those colours, neither an emoji nor the photo ({seen}). SDEdit of photos needs "
                 "a model trained on photos.")
-EMOJI_SEEN = {  # what each photo became, seen on the shipped emoji (16,050 steps; tour seed 0)
-    "A1.7a": "the launch photo: a round orange emoji at i_start = 1, a brown mottled square at 3–10, a blotchy square "
-             "in the sky's dark blue and purple at 20, with no tower",
-    "A1.7b": "the cat: a bear face in its fur's brown at i_start = 1–5, then brown and red blotches; the coffee: "
-             "orange fruit-like blobs at 1–5, then red-brown layers with the saucer's rim as a line",
-    "A1.7.1a": "the astronaut: a round orange emoji at i_start = 1, brown mottled squares with dark spots at 3–10, "
-               "the suit's red and pink with dark marks at 20",
+EMOJI_SEEN = {  # what each photo became, seen on the shipped emoji (17,650 steps; tour seed 0)
+    "A1.7a": "the launch photo: an orange ring around green and brown blotches at i_start = 1–5, a mottled square "
+             "at 7–10, a blotchy square in the sky's dark blue and purple at 20, with no tower",
+    "A1.7b": "the cat: a brown face-like blob with a red mouth at i_start = 1, then brown, red and green blotches; "
+             "the coffee: orange fruit-like blobs with green tops at 1–5, then red-brown layers with the saucer's "
+             "rim as a line",
+    "A1.7.1a": "the astronaut: an orange ring at i_start = 1, red and green mottled blobs at 3–10, the suit's red "
+               "and pink with dark marks at 20",
 }
 _EMOJI_DRAWN = ("The drawings are closer to emoji, flat colours on white: on the shipped emoji the tree becomes green "
-                "emoji — a pineapple at i_start = 1–5, a leafy plant at 7, a green tree at 10 and 20 — while the "
+                "emoji — fries at i_start = 1, a pineapple at 3–5, a leafy plant at 7, a green tree at 10 and 20 — while the "
                 "house becomes a monkey face at 1 and an orange-grey blob with the sun's yellow at 3–10, and only "
                 "at 20 keeps its red roof, wall, door and sun. ")
 SDEDIT_DRAWN = {**SDEDIT, "emoji": _EMOJI_SDEDIT + _EMOJI_DRAWN}
 IMG2IMG = {key: text if key in ("deepfloyd-if", "text") else text + _PULLED for key, text in SDEDIT.items()}
-EMOJI_IMG2IMG = {  # "a rocket ship" on the shipped emoji (16,050 steps; tour seed 0)
-    "A1.7.3a": "a clean rocket at i_start = 1 and 3, a tangle of red and blue rocket parts at 5–10, and red and blue "
-               "strokes over the launch photo's dark blue at 20",
-    "A1.7.3b": "a clean rocket at i_start = 1 and 3 for both photos, then red tangles of rocket parts (red scissors "
-               "for the coffee at 7–10) and red strokes in the photos' colours at 20",
+EMOJI_IMG2IMG = {  # "a rocket ship" on the shipped emoji (17,650 steps; tour seed 0)
+    "A1.7.3a": "a clean rocket at i_start = 1 and 3, a rocket over a red, blotchy ground at 5–10, and at 20 a dark "
+               "rocket in the launch photo's dark blue",
+    "A1.7.3b": "a clean rocket at i_start = 1 and 3 for both photos, then rockets over red, blotchy grounds at "
+               "5–10; at 20 a rocket in the cat's colours, and red shapes in the coffee's",
 }
-EMOJI_INPAINT = {  # the hole's fill on the shipped emoji (16,050 steps; tour seed 0)
+EMOJI_INPAINT = {  # the hole's fill on the shipped emoji (17,650 steps; tour seed 0)
     "A1.7.2a": "a small pink-and-blue blotch in the sky's dark blue above the tower",
     "A1.7.2b": "a yellow, green and orange speckled patch where the cat's eye was, a red-brown patch with an orange "
                "shape in the saucer",
@@ -111,7 +112,7 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
     "A1.3": {
         "emoji": "One model call inverts x_t = α·x0 + σ·ε with the predicted noise. On the shipped emoji, at t = 250 "
                  "the estimate still shows the launch tower, faint in a dark blue-purple haze; at t = 500 only a dark "
-                 "mottled square with a faint curve is left, and at t = 750 a mottled square with brown patches: the "
+                 "mottled square with a faint light mark is left, and at t = 750 a mottled square with brown patches: the "
                  "model has only seen emoji, so from heavy noise it guesses colours, not the photo.",
         "class": "One model call inverts x_t = α·x0 + σ·ε with the predicted noise. At the mildest level the "
                  "estimate is close to the original and far better than A1.2's blur; as t grows it becomes a blurred "
@@ -149,11 +150,10 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
     "A1.6": {
         "emoji": _A16 + "(the course's value for IF). \"A high quality photo\" is this model's null prompt — guiding "
                  "it toward itself would draw A1.5 again — so each sample is guided toward a staff prompt: on the "
-                 "shipped emoji three of the five come out as their emoji (the cowboy-hat face, a skull, a dog face); "
-                 "on these seeds the rocket is a tangle of colours and the snowy mountain almost blank, white paper "
-                 "with a speck. Measured over 8 seeds, 1 rocket in 8 and 2 mountains in 8 fail so (A0.1 draws both "
-                 "cleanly on other seeds); 5 % of the README's 200 measured samples are this faint, 2 % before the "
-                 "low-band swaps that give this model its hybrids.",
+                 "shipped emoji four of the five come out as their emoji (a rocket, the cowboy-hat face, a skull, a dog "
+                 "face); on this seed the snowy mountain is blank white paper. Over seeds 0–7, 2 mountains in 8 come "
+                 "out blank (A0.1 draws it on another seed); 8 % of the README's 200 measured samples are this "
+                 "faint, 2 % before the low-band swaps that give this model its hybrids.",
         "deepfloyd-if": _A16 + "(the course's value for IF) gives sharper, more photo-like images than A1.5, at the "
                         "cost of diversity.",
         "text": _A16 + "(the course's value for IF) trades diversity for agreement with the prompt: compare with A1.5.",
@@ -165,8 +165,8 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
        for sid in ("A1.7a", "A1.7b", "A1.7.1a")},
     "A1.7.1b": SDEDIT_DRAWN,
     **{sid: {**IMG2IMG, "emoji": _EMOJI_SDEDIT + "On the shipped emoji \"a rocket ship\" gives " + EMOJI_IMG2IMG[sid]
-             + ": from the most noise the prompt wins, from less the photo's colours break it into parts, and "
-             "nothing of the photo's layout survives, since photos lie outside the emoji it learned."}
+             + ": the prompt holds at almost every level, the photo gives it a blotchy ground in its colours, "
+             "and nothing of the photo's layout survives, since photos lie outside the emoji it learned."}
        for sid in ("A1.7.3a", "A1.7.3b")},
     **{sid: {
         "class": "Outside the mask every step is reset to the original noised to the current level, so the kept "
@@ -211,8 +211,9 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
                "that the rotation already relates.",
     },
     "A-BW": {
-        "emoji": _BW + "On the shipped emoji the negate pair (old man / dog) is a dark olive face with large ears whose "
-                 "negative is a bluish face with the same ears — a dog-like face both ways, no old man — and the jigsaw pair (waterfall / snowy mountain village) loose blue-white "
+        "emoji": _BW + "On the shipped emoji the negate pair (old man / dog) is a dark olive face whose negative is a "
+                 "bluish face — a face both ways, but clearly neither an old man nor a dog — and the jigsaw pair "
+                 "(waterfall / snowy mountain village) loose blue-white "
                  "strokes of the wave both ways: neither works. Negation is the hardest view for a model that only saw "
                  "emoji on light grounds, since one of the two views must have a dark background.",
         "mnist-flow": _BW + "On the shipped mnist-flow the negate view carries both digits: as drawn a light 1 sits "
@@ -227,7 +228,7 @@ PARAGRAPHS: dict[str, dict[str, str]] = {
     "A1.9a": {
         "emoji": "The staff pair in the emoji model's words: \"a skull\" from afar, \"waterfall\" close up, with "
                  "this model's own blur (kernel {kernel}, σ {sigma:g}). On the shipped emoji, close up, blue curling "
-                 "strokes of the wave; small, a pale round shape with two dark spots where a skull's eyes would be — "
+                 "strokes of the wave; small, a pale shape with a dark band of spots where a skull's eyes would be — "
                  "a hint of the skull, not a clear one: this pair half works.",
         "text": "The staff pair: a skull from afar, waterfalls up close.",
         "mnist-flow": _HYBRID_28 + "on mnist-flow the far digit dominates: a 0 with at most a faint trace of the 1. "
